@@ -1,0 +1,1 @@
+"""Carrier protocol adapters and the local carrier simulator."""

@@ -1,0 +1,1 @@
+"""The dispatcher process: relays texts between textdesk and the carrier."""

@@ -1,0 +1,1 @@
+"""Use cases: combine the rules, storage and the carrier."""

@@ -1,0 +1,57 @@
+"""The demo practice `serve --demo` creates in an empty database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from textdesk.domain.consent import ConsentAction, ConsentScope, ConsentSource
+from textdesk.services import consent as consent_service
+from textdesk.services.practices import add_number, create_clinic, create_patient, create_practice
+from textdesk.storage import practices as practice_store
+
+DEMO_NUMBER = "+15005550006"  # Twilio's valid test sender
+DEMO_PATIENTS = [
+    ("Ava", "Nguyen", "(415) 555-0101", True),
+    ("Ben", "Okafor", "(415) 555-0102", True),
+    ("Carla", "Diaz", "(415) 555-0103", True),
+    ("Dev", "Patel", "(415) 555-0104", False),
+    ("Elena", "Rossi", "(212) 555-0105", True),
+]
+
+
+@dataclass(frozen=True)
+class Demo:
+    practice_id: int
+    api_token: str
+    extra_lines: tuple[str, ...] = ()
+
+
+def seed(session: Session, now: datetime, api_token: str | None = None) -> Demo | None:
+    """Create the demo practice if the database has no practice yet."""
+    if practice_store.list_practices(session):
+        return None
+    practice, token = create_practice(session, "Bright Smiles Dental", now)
+    if api_token:
+        from textdesk.services.practices import hash_token
+
+        practice.api_token_hash, token = hash_token(api_token), api_token
+    practice.sms_enabled = True
+    practice.office_phone = "+14155550199"
+    practice.link_domain = "brightsmiles.example"
+    clinic = create_clinic(session, practice, "Bright Smiles — Downtown", "+14155550100", 50,
+                           now)
+    number = add_number(session, practice, clinic.id, DEMO_NUMBER, "local", now)
+    number.registration_status = "approved"
+    for first, last, phone, opted_in in DEMO_PATIENTS:
+        patient = create_patient(session, practice, {"first_name": first, "last_name": last,
+                                                     "wireless_phone": phone,
+                                                     "clinic_id": clinic.id}, now)
+        if opted_in and patient.phone_e164:
+            consent_service.record(session, practice.id, patient.phone_e164,
+                                   ConsentAction.OPT_IN, ConsentScope.ALL, ConsentSource.WEB_FORM,
+                                   now=now, actor="demo", note="demo consent",
+                                   patient_id=patient.id)
+    return Demo(practice.id, token)

@@ -1,0 +1,1 @@
+"""HTTP: the API, the carrier webhooks and the staff pages."""

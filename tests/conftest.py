@@ -1,0 +1,92 @@
+"""Shared fixtures: a real database (SQLite file, or PostgreSQL when asked), the app, a clock.
+
+TEXTDESK_TEST_DB=postgresql runs the database tests on PostgreSQL (TEXTDESK_TEST_POSTGRES_URL,
+default postgresql://postgres@127.0.0.1:5432/test). With TEXTDESK_REQUIRE_POSTGRES=1 (CI) a
+PostgreSQL that cannot be reached fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from textdesk.config import Settings
+from textdesk.services.clock import FrozenClock
+from textdesk.storage.db import Database
+from textdesk.storage.models import Base
+
+POSTGRES_URL = os.environ.get("TEXTDESK_TEST_POSTGRES_URL",
+                              "postgresql://postgres@127.0.0.1:5432/test")
+ADMIN_TOKEN = "test-admin-token"
+
+
+def postgres_or_skip() -> str:
+    """The PostgreSQL URL, or skip (fail under TEXTDESK_REQUIRE_POSTGRES=1)."""
+    try:
+        db = Database(POSTGRES_URL)
+        with db.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        db.dispose()
+    except Exception as exc:  # noqa: BLE001 - any failure to connect means "not here"
+        if os.environ.get("TEXTDESK_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required but unreachable: {exc}")
+        pytest.skip("PostgreSQL is not reachable")
+    return POSTGRES_URL
+
+
+def reset_postgres(db: Database) -> None:
+    db.create_schema()
+    names = ", ".join(f'"{t.name}"' for t in reversed(Base.metadata.sorted_tables))
+    with db.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+def fresh_database(tmp_path: Path, kind: str | None = None) -> Database:
+    kind = kind or os.environ.get("TEXTDESK_TEST_DB", "sqlite")
+    if kind == "postgresql":
+        db = Database(postgres_or_skip())
+        reset_postgres(db)
+        return db
+    db = Database(f"sqlite:///{tmp_path / 'textdesk.db'}")
+    db.create_schema()
+    return db
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = fresh_database(tmp_path)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def pg_db(tmp_path: Path) -> Iterator[Database]:
+    """Always PostgreSQL: for what only PostgreSQL can do (several connectors, DB triggers)."""
+    database = fresh_database(tmp_path, "postgresql")
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(datetime(2026, 3, 2, 15, 0, tzinfo=UTC))  # a Monday, 10:00 in New York
+
+
+@pytest.fixture
+def settings(db: Database) -> Settings:
+    return Settings(database_url=db.url, admin_token=ADMIN_TOKEN,
+                    public_url="http://testserver")
+
+
+@pytest.fixture
+def client(settings: Settings, db: Database, clock: FrozenClock) -> Iterator[TestClient]:
+    from textdesk.web.app import create_app
+
+    with TestClient(create_app(settings, db, clock), raise_server_exceptions=False) as c:
+        yield c
