@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
+
+import phonenumbers
+
+from textdesk.domain.keywords import Keyword
 
 
 class ConsentAction(StrEnum):
@@ -75,3 +79,122 @@ def apply(status: ConsentStatus, event: ConsentEventView) -> ConsentStatus:
         return ConsentStatus(status.state, False, event.at, event.source)
     # Marketing consent implies consent to be texted at all.
     return ConsentStatus(ConsentState.OPTED_IN, True, event.at, event.source)
+
+
+# --- what a keyword does (C2, C4, C5) --------------------------------------------------------
+
+class Answer(StrEnum):
+    OPTED_OUT = "opted_out"  # the one confirmation of a STOP
+    OPTED_IN = "opted_in"  # the one confirmation of a START (or YES after an opt-out)
+    HELP = "help"  # who is texting, how to reach them, how to opt out
+    UNMONITORED = "unmonitored"  # the line takes no replies (G5)
+
+
+@dataclass(frozen=True)
+class KeywordEffect:
+    action: ConsentAction | None  # the consent event to record, if any
+    answer: Answer | None  # the automated text to send back, if any
+    flags_revocation: bool = False  # a probable opt-out for staff to confirm (C3)
+
+    @property
+    def is_handled(self) -> bool:
+        """Whether the text was a keyword that textdesk answered by itself."""
+        return self.action is not None or self.answer is not None
+
+
+NO_EFFECT = KeywordEffect(None, None)
+
+
+def keyword_effect(keyword: Keyword, state: ConsentState) -> KeywordEffect:
+    """What a classified inbound text does to consent, given the phone's current state.
+
+    Only START, UNSTOP and YES-after-an-opt-out opt back in (C4); YES at any other time is an
+    ordinary reply (it may confirm an appointment, G3). A revocation from a phone already
+    opted out needs no flag: there is nothing left to revoke.
+    """
+    if keyword is Keyword.STOP:
+        return KeywordEffect(ConsentAction.OPT_OUT, Answer.OPTED_OUT)
+    if keyword is Keyword.START:
+        return KeywordEffect(ConsentAction.OPT_IN, Answer.OPTED_IN)
+    if keyword is Keyword.YES and state is ConsentState.OPTED_OUT:
+        return KeywordEffect(ConsentAction.OPT_IN, Answer.OPTED_IN)
+    if keyword is Keyword.HELP:
+        return KeywordEffect(None, Answer.HELP)
+    if keyword is Keyword.REVOCATION and state is not ConsentState.OPTED_OUT:
+        return KeywordEffect(None, None, flags_revocation=True)
+    return NO_EFFECT
+
+
+def answer_text(answer: Answer, practice_name: str, phone: str | None) -> str:
+    """The automated text for an answer; short enough for one GSM-7 segment in most cases."""
+    call = f"call {display_phone(phone)}" if phone else "call the office"
+    name = practice_name.strip() or "Your practice"
+    return {
+        Answer.OPTED_OUT: f"{name}: you are unsubscribed and will get no more texts from us. "
+                          "Reply START to resubscribe.",
+        Answer.OPTED_IN: f"{name}: you are resubscribed to texts from us. "
+                         "Reply STOP to unsubscribe, HELP for help.",
+        Answer.HELP: f"{name}: for help, {call}. Msg & data rates may apply. "
+                     "Reply STOP to unsubscribe.",
+        Answer.UNMONITORED: f"{name}: this number does not take replies. Please {call}. "
+                            "Reply STOP to unsubscribe.",
+    }[answer]
+
+
+def display_phone(e164: str) -> str:
+    """A phone as people read it: national format at home, international elsewhere."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    fmt = (phonenumbers.PhoneNumberFormat.NATIONAL if number.country_code == 1
+           else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return phonenumbers.format_number(number, fmt)
+
+
+# --- flagged free-text revocations (C3) ------------------------------------------------------
+
+class FlagStatus(StrEnum):
+    """A probable opt-out waiting for staff.
+
+    ```
+    open ─► confirmed    (staff recorded the opt-out)
+      ├───► dismissed    (staff judged it was not a revocation)
+      └───► superseded   (an opt-out was recorded another way: STOP, carrier, staff form)
+    ```
+    """
+
+    OPEN = "open"  # waiting for staff, due within REVOCATION_DUE_BUSINESS_DAYS
+    CONFIRMED = "confirmed"  # staff confirmed: an opt-out with source `staff` is on record
+    DISMISSED = "dismissed"  # staff judged the text was not a revocation
+    SUPERSEDED = "superseded"  # the phone opted out by other means first
+
+
+FLAG_TRANSITIONS: dict[FlagStatus, frozenset[FlagStatus]] = {
+    FlagStatus.OPEN: frozenset({FlagStatus.CONFIRMED, FlagStatus.DISMISSED,
+                                FlagStatus.SUPERSEDED}),
+    FlagStatus.CONFIRMED: frozenset(),
+    FlagStatus.DISMISSED: frozenset(),
+    FlagStatus.SUPERSEDED: frozenset(),
+}
+
+# The FCC's 2024 revocation rule gives a sender at most 10 business days to honour a revocation.
+REVOCATION_DUE_BUSINESS_DAYS = 10
+
+
+def can_resolve(current: FlagStatus, new: FlagStatus) -> bool:
+    return new in FLAG_TRANSITIONS[current]
+
+
+def business_days_after(now: datetime, days: int, tz: tzinfo) -> datetime:
+    """`now` moved forward by `days` working days (Monday–Friday) in the practice's time zone.
+
+    Public holidays are not known here, so they count as working days: the due date errs early.
+    """
+    moment = now.astimezone(tz)
+    added = 0
+    while added < days:
+        moment += timedelta(days=1)
+        if moment.weekday() < 5:
+            added += 1
+    return moment.astimezone(UTC)
