@@ -1,16 +1,35 @@
-"""Consent use cases: record opt-ins and opt-outs, and what an opt-out does at once."""
+"""Consent use cases: record opt-ins and opt-outs, what an opt-out does at once, and flags (C3)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from textdesk.domain.consent import ConsentAction, ConsentScope, ConsentSource, ConsentStatus
-from textdesk.domain.errors import Invalid
+from textdesk.domain.consent import (
+    REVOCATION_DUE_BUSINESS_DAYS,
+    Answer,
+    ConsentAction,
+    ConsentScope,
+    ConsentSource,
+    ConsentStatus,
+    FlagStatus,
+    business_days_after,
+    can_resolve,
+)
+from textdesk.domain.errors import Conflict, Invalid, NotFound
 from textdesk.storage import consent as consent_store
+from textdesk.storage import flags as flag_store
 from textdesk.storage import messages as message_store
-from textdesk.storage.models import ConsentEvent
+from textdesk.storage.flags import RevocationFlag
+from textdesk.storage.models import ConsentEvent, Message, Practice
+
+# Automated answers are marked by their `created_by`, so that an opt-out knows which pending
+# texts it must let through: the STOP confirmation itself and HELP (which carriers require to
+# be answered even after an opt-out). Every other pending text to the phone is canceled.
+ANSWER_ACTOR = {answer: f"auto:{answer.value}" for answer in Answer}
+KEPT_AFTER_OPT_OUT = frozenset({ANSWER_ACTOR[Answer.OPTED_OUT], ANSWER_ACTOR[Answer.HELP]})
 
 
 def record(session: Session, practice_id: int, e164: str, action: ConsentAction,
@@ -18,25 +37,38 @@ def record(session: Session, practice_id: int, e164: str, action: ConsentAction,
            actor: str | None = None, note: str | None = None,
            evidence_message_id: int | None = None, patient_id: int | None = None,
            lead_id: int | None = None) -> ConsentStatus:
-    """Append one consent event; an opt-out of all texts cancels what still waits to the phone."""
+    """Append one consent event; an opt-out of all texts cancels what still waits to the phone
+    and settles the phone's open revocation flags."""
     status = consent_store.append_event(session, ConsentEvent(
         practice_id=practice_id, phone_e164=e164, patient_id=patient_id, lead_id=lead_id,
         action=action.value, scope=scope.value, source=str(source), actor=actor, note=note,
         evidence_message_id=evidence_message_id, at=now))
     if action is ConsentAction.OPT_OUT and scope is ConsentScope.ALL:
         cancel_pending_to(session, practice_id, e164, now)
+        for flag in flag_store.open_flags_for_phone(session, practice_id, e164):
+            _resolve(session, flag, FlagStatus.SUPERSEDED, now, f"opt-out ({source})")
     return status
 
 
 def cancel_pending_to(session: Session, practice_id: int, e164: str, now: datetime) -> int:
+    """Cancel every text still waiting to the phone, with `opted_out`.
+
+    Kept: test texts (they go to the office's own phone) and the answers in
+    KEPT_AFTER_OPT_OUT. Automated answers of other kinds are canceled like any text, so that
+    after a STOP only its confirmation leaves.
+    """
     from textdesk.services.messaging import cancel
 
     canceled = 0
     for message in message_store.pending_to_phone(session, practice_id, e164):
-        if message.kind in ("system", "test"):
+        if message.kind == "test" or message.created_by in KEPT_AFTER_OPT_OUT:
             continue
         canceled += cancel(session, message, "opted_out", now, source="consent")
     return canceled
+
+
+def is_opted_out(session: Session, practice_id: int, e164: str | None) -> bool:
+    return consent_store.current_status(session, practice_id, e164).is_opted_out
 
 
 def parse_request(action: str, scope: str, source: str) -> tuple[ConsentAction, ConsentScope,
@@ -49,3 +81,77 @@ def parse_request(action: str, scope: str, source: str) -> tuple[ConsentAction, 
                       scopes=[s.value for s in ConsentScope],
                       sources=[s.value for s in ConsentSource]) from exc
 
+
+# --- flagged free-text revocations (C3) ------------------------------------------------------
+
+def flag_revocation(session: Session, practice: Practice, message: Message,
+                    now: datetime) -> RevocationFlag:
+    """A probable opt-out for staff, due within the legal window; the conversation needs review."""
+    due = business_days_after(now, REVOCATION_DUE_BUSINESS_DAYS, _zone(practice.timezone))
+    flag = flag_store.add_flag(session, RevocationFlag(
+        practice_id=practice.id, phone_e164=message.from_e164,
+        conversation_id=message.conversation_id, message_id=message.id,
+        patient_id=message.patient_id, lead_id=message.lead_id, status=FlagStatus.OPEN.value,
+        due_at=due, created_at=now))
+    _set_needs_review(session, practice.id, message.conversation_id, True)
+    return flag
+
+
+def confirm_flag(session: Session, practice_id: int, flag_id: int, now: datetime,
+                 actor: str | None) -> RevocationFlag:
+    """Staff confirm a flagged revocation: the opt-out is recorded with source `staff`."""
+    flag = _open_flag(session, practice_id, flag_id, FlagStatus.CONFIRMED)
+    who = actor or "staff"
+    _resolve(session, flag, FlagStatus.CONFIRMED, now, who)
+    record(session, practice_id, flag.phone_e164, ConsentAction.OPT_OUT, ConsentScope.ALL,
+           ConsentSource.STAFF, now=now, actor=who, note="confirmed a flagged revocation",
+           evidence_message_id=flag.message_id, patient_id=flag.patient_id,
+           lead_id=flag.lead_id)
+    return flag
+
+
+def dismiss_flag(session: Session, practice_id: int, flag_id: int, now: datetime,
+                 actor: str | None, note: str | None = None) -> RevocationFlag:
+    """Staff judged the text was not a revocation: consent is unchanged."""
+    flag = _open_flag(session, practice_id, flag_id, FlagStatus.DISMISSED)
+    _resolve(session, flag, FlagStatus.DISMISSED, now, actor or "staff", note)
+    return flag
+
+
+def _open_flag(session: Session, practice_id: int, flag_id: int,
+               target: FlagStatus) -> RevocationFlag:
+    flag = flag_store.get_flag(session, practice_id, flag_id, for_update=True)
+    if flag is None:
+        raise NotFound("flag_not_found", "No such flag.")
+    if not can_resolve(FlagStatus(flag.status), target):
+        raise Conflict("flag_already_resolved", f"The flag is already {flag.status}.",
+                       status=flag.status)
+    return flag
+
+
+def _resolve(session: Session, flag: RevocationFlag, status: FlagStatus, now: datetime,
+             by: str, note: str | None = None) -> None:
+    flag.status = status.value
+    flag.resolved_at = now
+    flag.resolved_by = by
+    flag.note = note
+    session.flush()
+    if flag.conversation_id and not flag_store.has_open_flag_in_conversation(
+            session, flag.practice_id, flag.conversation_id):
+        _set_needs_review(session, flag.practice_id, flag.conversation_id, False)
+
+
+def _set_needs_review(session: Session, practice_id: int, conversation_id: int | None,
+                      value: bool) -> None:
+    if conversation_id is None:
+        return
+    conversation = message_store.get_conversation(session, practice_id, conversation_id)
+    if conversation is not None:
+        conversation.needs_review = value
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "America/New_York")
+    except (ValueError, KeyError):
+        return ZoneInfo("America/New_York")

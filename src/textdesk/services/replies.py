@@ -11,13 +11,25 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from textdesk.services import consent_replies
+from textdesk.storage import flags as flag_store
 from textdesk.storage.models import Message
 
 Reaction = Callable[[Session, Message, datetime], None]
 
-REACTIONS: list[Reaction] = []
+# Consent keywords come first: a STOP is recorded before anything else looks at the text.
+REACTIONS: list[Reaction] = [consent_replies.react_to_consent_keywords]
+
+# A blocked sender's text is dropped unseen: only these run for it (F6).
+BLOCKED_SENDER_REACTIONS: list[Reaction] = [consent_replies.honour_stop_from_blocked_sender]
+
+# Run after all reactions, whatever was appended to REACTIONS: an opt-out has the last word.
+FINAL_CHECKS: list[Reaction] = [consent_replies.cancel_answers_after_opt_out]
 
 
 def react(session: Session, message: Message, now: datetime) -> None:
-    for reaction in REACTIONS:
+    blocked = flag_store.is_blocked(session, message.practice_id, message.from_e164)
+    for reaction in BLOCKED_SENDER_REACTIONS if blocked else REACTIONS:
         reaction(session, message, now)
+    for check in FINAL_CHECKS:
+        check(session, message, now)
