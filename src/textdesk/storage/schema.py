@@ -9,7 +9,9 @@ from sqlalchemy import Engine, text
 from textdesk.storage.models import Base
 
 # Modules that add tables to Base; importing them registers their tables.
-TABLE_MODULES = ("textdesk.storage.models", "textdesk.storage.flags")
+TABLE_MODULES = ("textdesk.storage.models", "textdesk.storage.flags", "textdesk.storage.users",
+                 "textdesk.storage.inbox", "textdesk.storage.leads",
+                 "textdesk.storage.appointments")
 
 _PG_APPEND_ONLY = """
 CREATE OR REPLACE FUNCTION textdesk_append_only() RETURNS trigger AS $$

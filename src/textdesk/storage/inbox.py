@@ -1,0 +1,148 @@
+"""Inbox queries: conversations newest first, filtered and searched, a page at a time.
+
+Every query here starts from `conversations (practice_id, last_message_at)` so that a practice
+with tens of thousands of threads pages as fast as one with ten.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index, Select, func, select, update
+from sqlalchemy.orm import Session
+
+from textdesk.storage.models import Conversation, Message, Patient
+
+# The unread badge sums unread counts on every page; this index answers it without the table.
+UNREAD_INDEX = Index("ix_conversations_practice_unread",
+                     Conversation.__table__.c.practice_id, Conversation.__table__.c.unread_count)
+
+VIEWS = ("all", "unread", "patients", "leads", "unmatched", "needs_review")
+_DIGITS = re.compile(r"\D")
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    conversation_id: int
+    phone_e164: str
+    patient_id: int | None
+    lead_id: int | None
+    first_name: str | None
+    last_name: str | None
+    unread_count: int
+    needs_review: bool
+    is_shared_phone: bool
+    last_message_at: datetime
+    last_preview: str
+
+
+def _base(practice_id: int, columns: tuple[Any, ...]) -> Select[Any]:
+    return (select(*columns)
+            .select_from(Conversation)
+            .outerjoin(Patient, Patient.id == Conversation.patient_id)
+            .where(Conversation.practice_id == practice_id, Conversation.is_blocked.is_(False)))
+
+
+def _filtered(stmt: Select[Any], view: str) -> Select[Any]:
+    if view == "unread":
+        return stmt.where(Conversation.unread_count > 0)
+    if view == "patients":
+        return stmt.where(Conversation.patient_id.is_not(None))
+    if view == "leads":
+        return stmt.where(Conversation.lead_id.is_not(None))
+    if view == "unmatched":
+        return stmt.where(Conversation.patient_id.is_(None), Conversation.lead_id.is_(None))
+    if view == "needs_review":
+        return stmt.where(Conversation.needs_review.is_(True))
+    return stmt
+
+
+def _searched(stmt: Select[Any], search: str | None) -> Select[Any]:
+    """A search with three digits or more looks at phones; anything else at patient names."""
+    text = (search or "").strip()
+    if not text:
+        return stmt
+    digits = _DIGITS.sub("", text)
+    if len(digits) >= 3:
+        return stmt.where(Conversation.phone_e164.contains(digits, autoescape=True))
+    full_name = func.lower(Patient.first_name + " " + Patient.last_name)
+    return stmt.where(full_name.contains(text.lower(), autoescape=True))
+
+
+def inbox_page(session: Session, practice_id: int, *, view: str = "all",
+               search: str | None = None, offset: int = 0, limit: int = 100) -> list[InboxRow]:
+    stmt = _base(practice_id, (
+        Conversation.id, Conversation.phone_e164, Conversation.patient_id, Conversation.lead_id,
+        Patient.first_name, Patient.last_name, Conversation.unread_count,
+        Conversation.needs_review, Conversation.is_shared_phone, Conversation.last_message_at,
+        Conversation.last_preview))
+    stmt = _searched(_filtered(stmt, view), search)
+    stmt = (stmt.order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+            .offset(offset).limit(limit))
+    return [InboxRow(*row) for row in session.execute(stmt)]
+
+
+def inbox_count(session: Session, practice_id: int, *, view: str = "all",
+                search: str | None = None) -> int:
+    stmt = _searched(_filtered(_base(practice_id, (func.count(Conversation.id),)), view), search)
+    return int(session.scalar(stmt) or 0)
+
+
+def unread_total(session: Session, practice_id: int) -> int:
+    """Conversations with at least one unread text (the badge)."""
+    return int(session.scalar(select(func.count(Conversation.id)).where(
+        Conversation.practice_id == practice_id, Conversation.unread_count > 0)) or 0)
+
+
+def inbox_stamp(session: Session, practice_id: int) -> str:
+    """Changes whenever a text arrives, a thread moves or something is read."""
+    latest, newest_id = session.execute(
+        select(func.max(Conversation.last_message_at), func.max(Conversation.id))
+        .where(Conversation.practice_id == practice_id)).one()
+    unread_sum = session.scalar(select(func.coalesce(func.sum(Conversation.unread_count), 0))
+                                .where(Conversation.practice_id == practice_id))
+    return f"{latest.isoformat() if latest else '-'}|{newest_id or 0}|{unread_sum or 0}"
+
+
+def mark_read(session: Session, practice_id: int, conversation_id: int) -> None:
+    session.execute(update(Conversation).where(
+        Conversation.id == conversation_id, Conversation.practice_id == practice_id,
+        Conversation.unread_count != 0).values(unread_count=0)
+        .execution_options(synchronize_session="fetch"))
+    session.execute(update(Message).where(
+        Message.practice_id == practice_id, Message.conversation_id == conversation_id,
+        Message.is_read.is_(False)).values(is_read=True)
+        .execution_options(synchronize_session=False))
+
+
+def thread_signature(session: Session, practice_id: int, conversation_id: int,
+                     limit: int = 100) -> list[tuple[int, str]]:
+    """(id, status) of the newest texts of a thread: what a live thread compares."""
+    return [(int(i), str(s)) for i, s in session.execute(
+        select(Message.id, Message.status)
+        .where(Message.practice_id == practice_id, Message.conversation_id == conversation_id)
+        .order_by(Message.id.desc()).limit(limit))]
+
+
+def conversation_by_phone(session: Session, practice_id: int, e164: str) -> Conversation | None:
+    return session.scalar(select(Conversation).where(
+        Conversation.practice_id == practice_id, Conversation.phone_e164 == e164))
+
+
+def patients_matching(session: Session, practice_id: int, search: str,
+                      limit: int = 10) -> list[Patient]:
+    """Patients by name or phone, for starting a conversation with someone not yet texted."""
+    text = (search or "").strip()
+    if not text:
+        return []
+    digits = _DIGITS.sub("", text)
+    if len(digits) >= 3:
+        match = Patient.phone_e164.contains(digits, autoescape=True)
+    else:
+        full_name = func.lower(Patient.first_name + " " + Patient.last_name)
+        match = full_name.contains(text.lower(), autoescape=True)
+    return list(session.scalars(select(Patient).where(Patient.practice_id == practice_id, match)
+                                .order_by(Patient.last_name, Patient.first_name).limit(limit)))
