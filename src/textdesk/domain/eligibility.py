@@ -13,9 +13,9 @@ from decimal import Decimal
 from textdesk.domain import content
 from textdesk.domain.consent import NO_CONSENT, ConsentState, ConsentStatus
 from textdesk.domain.messages import MessageKind
-from textdesk.domain.phone import PhoneFinding, PhoneProblem, check_country, parse_phone
+from textdesk.domain.phone import FINDING_SENTENCES, PhoneFinding, check_country, parse_phone
 from textdesk.domain.reasons import Reason, reason
-from textdesk.domain.segments import MAX_BODY_CHARS, SegmentInfo, count_segments
+from textdesk.domain.segments import MAX_BODY_CHARS, Encoding, SegmentInfo, count_segments
 
 ACTIVE_LEAD_STAGES = frozenset({"new", "contacted", "engaged"})
 
@@ -61,13 +61,21 @@ class Verdict:
     def can_text(self) -> bool:
         return not self.blockers
 
+    @property
+    def codes(self) -> list[str]:
+        """Every code, blockers first (handy in tests and logs: codes carry no patient data)."""
+        return [r.code for r in (*self.blockers, *self.holds, *self.warnings)]
+
     def as_dict(self) -> dict[str, object]:
-        return {
+        view: dict[str, object] = {
             "can_text": self.can_text,
             "blockers": [r.as_dict() for r in self.blockers],
             "holds": [r.as_dict() for r in self.holds],
             "warnings": [r.as_dict() for r in self.warnings],
         }
+        if self.segments is not None:
+            view["content"] = self.segments.as_dict()
+        return view
 
 
 def evaluate(ctx: SendContext) -> Verdict:
@@ -92,7 +100,9 @@ def _practice_rules(ctx: SendContext, v: Verdict) -> None:
             f"The clinic's sending number has no approved messaging registration "
             f"(registration is {ctx.number.registration_status}).",
         ))
-    if ctx.lead_stage is not None and ctx.lead_stage not in ACTIVE_LEAD_STAGES:
+    # The one automated answer to an inactive lead's reply (D3) is a system text.
+    if (ctx.lead_stage is not None and ctx.lead_stage not in ACTIVE_LEAD_STAGES
+            and ctx.kind is not MessageKind.SYSTEM):
         v.blockers.append(reason(
             "lead_inactive_stage",
             f"The lead is {ctx.lead_stage.replace('_', ' ')}, so the lead thread is closed.",
@@ -110,34 +120,36 @@ def _phone_rules(ctx: SendContext, v: Verdict) -> None:
     parsed = parse_phone(ctx.phone_raw, ctx.default_country)
     if parsed.problem is not None:
         v.blockers.append(reason(parsed.problem.value, parsed.detail))
-        return
-    if ctx.phone_finding == PhoneFinding.LANDLINE:
-        v.blockers.append(reason(PhoneProblem.LANDLINE.value,
-                                 "The carrier reported this number as a landline."))
-    elif ctx.phone_finding == PhoneFinding.INVALID:
-        v.blockers.append(reason(PhoneProblem.INVALID.value,
-                                 "The carrier reported this number as invalid or out of service."))
+    elif ctx.phone_finding in FINDING_SENTENCES:
+        problem, sentence = FINDING_SENTENCES[PhoneFinding(ctx.phone_finding)]
+        v.blockers.append(reason(problem.value, sentence))
     country = check_country(parsed, list(ctx.allowed_countries))
     if country:
         v.blockers.append(reason("country_not_eligible", country))
 
 
 def _consent_rules(ctx: SendContext, v: Verdict) -> None:
-    if ctx.kind is MessageKind.TEST:
-        return  # the office texting its own phone
+    # A test text goes to the office's own phone; a system text answers the person's own
+    # keyword (STOP, HELP), which carriers require even right after an opt-out.
+    if ctx.kind in (MessageKind.TEST, MessageKind.SYSTEM):
+        return
     state = ctx.consent.state
     if state is ConsentState.OPTED_OUT:
-        when = ctx.consent.last_change_at
-        how = (ctx.consent.last_source or "").replace("_", " ")
-        detail = "The patient opted out of texts from this practice"
-        if how:
-            detail += f" ({how}"
-            detail += f", {when:%Y-%m-%d %H:%M} UTC)" if when else ")"
-        v.blockers.append(reason("opted_out", detail + "."))
+        v.blockers.append(reason("opted_out", _opt_out_sentence(ctx.consent)))
     elif state is ConsentState.NONE:
         v.blockers.append(reason("not_opted_in"))
     elif ctx.kind is MessageKind.CAMPAIGN and not ctx.consent.marketing:
         v.blockers.append(reason("not_opted_in", "There is no marketing consent on record."))
+
+
+def _opt_out_sentence(consent: ConsentStatus) -> str:
+    how = (consent.last_source or "").replace("_", " ")
+    when = consent.last_change_at
+    detail = "The patient opted out of texts from this practice"
+    if how:
+        detail += f" ({how}"
+        detail += f", {when:%Y-%m-%d %H:%M} UTC)" if when else ")"
+    return detail + "."
 
 
 def _content_rules(ctx: SendContext, v: Verdict) -> None:
@@ -148,24 +160,39 @@ def _content_rules(ctx: SendContext, v: Verdict) -> None:
         return
     if len(ctx.body) > MAX_BODY_CHARS:
         v.blockers.append(reason(
-            "body_too_long", f"The text is {len(ctx.body):,} characters; the limit is 1,600."))
-    links = content.find_links(ctx.body)
+            "body_too_long",
+            f"The text is {len(ctx.body):,} characters; the limit is {MAX_BODY_CHARS:,}."))
+    _link_rules(ctx, ctx.body, v)
+    seg = v.segments
+    if seg is not None and seg.segments > 1:
+        v.warnings.append(reason(
+            "multi_segment",
+            f"The text is sent as {seg.segments} segments ({seg.encoding.value}) and costs "
+            f"${seg.cost():.4f} instead of ${seg.cost() / seg.segments:.4f}."))
+    if seg is not None and seg.encoding is Encoding.UCS2:
+        odd = content.non_gsm_characters(ctx.body)
+        v.warnings.append(reason(
+            "unicode_characters",
+            f"The text has characters outside GSM-7 ({' '.join(odd)}), so it is sent as UCS-2 "
+            f"with 70 characters per segment instead of 160."))
+
+
+def _link_rules(ctx: SendContext, body: str, v: Verdict) -> None:
+    links = content.find_links(body)
     foreign = [lk for lk in links if not content.is_own_domain(lk, ctx.link_domain)]
     if ctx.kind.is_manual and foreign and ctx.url_policy != "allow":
         if ctx.url_policy == "block":
             v.blockers.append(reason("url_in_manual_text"))
         else:
-            v.warnings.append(Reason("url_in_manual_text",
-                                     "The text holds a link; carriers may filter texts with links.",
-                                     "Remove the link, or send it through an automated message."))
-    if any(content.is_shortener(lk) for lk in links):
-        v.warnings.append(reason("link_shortener"))
-    seg = v.segments
-    if seg is not None and seg.segments > 1:
-        v.warnings.append(reason("multi_segment",
-                                 f"The text is sent as {seg.segments} segments and costs more."))
-    if seg is not None and seg.encoding.value == "UCS-2":
-        v.warnings.append(reason("unicode_characters"))
+            v.warnings.append(reason(
+                "url_in_manual_text",
+                "The text holds a link; carriers often filter manual texts with links."))
+    shorteners = sorted({content.link_host(lk) for lk in links if content.is_shortener(lk)})
+    if shorteners:
+        v.warnings.append(reason(
+            "link_shortener",
+            f"The text uses a public link shortener ({', '.join(shorteners)}), which carriers "
+            f"often block."))
 
 
 def _hold_rules(ctx: SendContext, v: Verdict) -> None:

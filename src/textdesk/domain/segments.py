@@ -8,6 +8,10 @@ from enum import StrEnum
 
 MAX_BODY_CHARS = 1600
 
+# The one price of an outbound segment (US long code list price). Costs shown before sending,
+# stored on each message and summed for the monthly spending limit (A4) all use it.
+PRICE_PER_SEGMENT_USD = Decimal("0.0079")
+
 # GSM 03.38 basic character set (one septet each).
 GSM_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -29,32 +33,45 @@ class SegmentInfo:
     segments: int
     characters: int
 
-    def cost(self, price_per_segment: Decimal) -> Decimal:
+    def cost(self, price_per_segment: Decimal = PRICE_PER_SEGMENT_USD) -> Decimal:
         return price_per_segment * self.segments
+
+    def as_dict(self) -> dict[str, object]:
+        return {"encoding": self.encoding.value, "segments": self.segments,
+                "characters": self.characters, "units": self.units,
+                "cost_usd": float(self.cost())}
 
 
 def is_gsm7(text: str) -> bool:
     return all(ch in GSM_BASIC or ch in GSM_EXTENSION for ch in text)
 
 
-def _gsm_septets(text: str) -> int:
-    return sum(2 if ch in GSM_EXTENSION else 1 for ch in text)
+def _gsm_septets(ch: str) -> int:
+    return 2 if ch in GSM_EXTENSION else 1
 
 
-def _utf16_units(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+def _utf16_units(ch: str) -> int:
+    return 2 if ord(ch) > 0xFFFF else 1
 
 
 def count_segments(text: str) -> SegmentInfo:
-    """Encoding and segment count as a carrier computes them."""
+    """Encoding and segment count as a carrier computes them.
+
+    A split text spends part of each segment on its header (160 → 153 septets, 70 → 67 code
+    units), and a character is never cut in two: an escaped GSM character (2 septets) or an
+    emoji (a UTF-16 surrogate pair) that would straddle a boundary starts the next segment.
+    """
     if is_gsm7(text):
-        units, single, multi, enc = _gsm_septets(text), 160, 153, Encoding.GSM7
+        size, single, multi, enc = _gsm_septets, 160, 153, Encoding.GSM7
     else:
-        units, single, multi, enc = _utf16_units(text), 70, 67, Encoding.UCS2
-    if units == 0:
-        segments = 0
-    elif units <= single:
-        segments = 1
-    else:
-        segments = -(-units // multi)
+        size, single, multi, enc = _utf16_units, 70, 67, Encoding.UCS2
+    sizes = [size(ch) for ch in text]
+    units = sum(sizes)
+    if units <= single:
+        return SegmentInfo(enc, units, 1 if units else 0, len(text))
+    segments, used = 1, 0
+    for n in sizes:
+        if used + n > multi:
+            segments, used = segments + 1, 0
+        used += n
     return SegmentInfo(enc, units, segments, len(text))
