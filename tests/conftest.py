@@ -7,7 +7,9 @@ PostgreSQL that cannot be reached fails the run instead of skipping.
 
 from __future__ import annotations
 
+import atexit
 import os
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,18 +28,39 @@ POSTGRES_URL = os.environ.get("TEXTDESK_TEST_POSTGRES_URL",
 ADMIN_TOKEN = "test-admin-token"
 
 
+_own_database: list[str] = []
+
+
 def postgres_or_skip() -> str:
-    """The PostgreSQL URL, or skip (fail under TEXTDESK_REQUIRE_POSTGRES=1)."""
+    """A PostgreSQL database of this test run's own, or skip (fail under REQUIRE_POSTGRES=1).
+
+    Each pytest process creates its own database next to the configured one, so that runs
+    in parallel never truncate each other's tables; it is dropped when the run ends.
+    """
+    if _own_database:
+        return _own_database[0]
     try:
-        db = Database(POSTGRES_URL)
-        with db.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        db.dispose()
+        admin = Database(POSTGRES_URL)
+        name = f"textdesk_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
     except Exception as exc:  # noqa: BLE001 - any failure to connect means "not here"
         if os.environ.get("TEXTDESK_REQUIRE_POSTGRES") == "1":
             pytest.fail(f"PostgreSQL is required but unreachable: {exc}")
         pytest.skip("PostgreSQL is not reachable")
-    return POSTGRES_URL
+    _own_database.append(POSTGRES_URL.rsplit("/", 1)[0] + "/" + name)
+    atexit.register(_drop_own_database, name)
+    return _own_database[0]
+
+
+def _drop_own_database(name: str) -> None:
+    admin = Database(POSTGRES_URL)
+    try:
+        with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
 
 
 def reset_postgres(db: Database) -> None:

@@ -209,6 +209,14 @@ def test_consent_by_kind(kind: MessageKind, consent: ConsentStatus, codes: list[
     assert [r.code for r in evaluate(ctx(kind=kind, consent=consent)).blockers] == codes
 
 
+@pytest.mark.parametrize("phone", ["+15551234567", "12345", "+442079460018"])
+def test_a_system_answer_goes_to_whoever_texted_in(phone: str) -> None:
+    system = ctx(kind=MessageKind.SYSTEM, phone_raw=phone, phone_finding="landline",
+                 consent=NO_CONSENT)
+    assert evaluate(system).codes == []
+    assert "not_opted_in" in evaluate(replace(system, kind=MessageKind.AUTOMATED)).codes
+
+
 def test_campaign_without_marketing_consent_says_so() -> None:
     blocker = evaluate(ctx(kind=MessageKind.CAMPAIGN)).blockers[0]
     assert blocker.message == "There is no marketing consent on record."

@@ -6,17 +6,20 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from textdesk.carriers.base import Accepted, Carrier, CarrierError
 from textdesk.config import Settings
+from textdesk.connector.scheduler import TICK_SECONDS, Scheduler
 from textdesk.services import dispatch
 from textdesk.services.clock import Clock
 from textdesk.storage.db import Database
 
 log = logging.getLogger(__name__)
+HOUSEKEEPING_SECONDS = 1.0
 
 
 class Dispatcher:
@@ -37,6 +40,7 @@ class Dispatcher:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="send")
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.scheduler = Scheduler(db, self.clock)  # periodic jobs: lead automation, …
 
     # -- one pass --------------------------------------------------------------------------
     def run_once(self) -> int:
@@ -75,7 +79,8 @@ class Dispatcher:
     # -- background threads ----------------------------------------------------------------
     def start(self) -> None:
         self.beat()
-        for target, name in ((self._heartbeat_loop, "heartbeat"), (self._send_loop, "dispatch")):
+        for target, name in ((self._heartbeat_loop, "heartbeat"), (self._send_loop, "dispatch"),
+                             (self._schedule_loop, "scheduler")):
             thread = threading.Thread(target=target, name=f"connector-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -101,10 +106,24 @@ class Dispatcher:
             except Exception:
                 log.exception("heartbeat failed")
 
+    def _schedule_loop(self) -> None:
+        # Its own thread: a slow job never delays sending (each job logs its own failures).
+        while not self._stop.wait(TICK_SECONDS):
+            self.scheduler.run_due()
+
+    def housekeeping(self) -> None:
+        """Recover expired leases and adopt early callbacks; cheap, but not every pass."""
+        now = self.clock.now()
+        dispatch.recover_expired(self.db, self.carrier, now)
+        dispatch.adopt_orphan_callbacks(self.db, now)
+
     def _send_loop(self) -> None:
+        last_housekeeping = 0.0
         while not self._stop.is_set():
             try:
-                dispatch.recover_expired(self.db, self.carrier, self.clock.now())
+                if time.monotonic() - last_housekeeping >= HOUSEKEEPING_SECONDS:
+                    self.housekeeping()
+                    last_housekeeping = time.monotonic()
                 if not self.run_once():
                     self._stop.wait(self.settings.connector_poll_seconds)
             except Exception:

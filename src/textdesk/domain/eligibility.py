@@ -117,6 +117,8 @@ def _practice_rules(ctx: SendContext, v: Verdict) -> None:
 
 
 def _phone_rules(ctx: SendContext, v: Verdict) -> None:
+    if ctx.kind is MessageKind.SYSTEM:
+        return  # it answers a number that has just texted in: that number takes texts
     parsed = parse_phone(ctx.phone_raw, ctx.default_country)
     if parsed.problem is not None:
         v.blockers.append(reason(parsed.problem.value, parsed.detail))

@@ -53,6 +53,15 @@ def record_status_callback(session: Session, params: Mapping[str, str], now: dat
     return "applied" if applied else "kept"
 
 
+def adopt_early_callbacks(session: Session, message: Message, now: datetime) -> None:
+    """Callbacks that beat the connector's own commit of the sid are applied now, in order."""
+    for event in message_store.orphan_events(session, message.carrier_sid or ""):
+        event.message_id = message.id
+        new_status = status_from_carrier(event.status)
+        event.applied = new_status is not None and advance(session, message, new_status, now,
+                                                          event.error_code)
+
+
 def advance(session: Session, message: Message, new_status: Status, now: datetime,
             error_code: int | None = None) -> bool:
     """Move a message forward if the lifecycle allows it; learn from failures."""

@@ -5,16 +5,21 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from textdesk.carriers.base import Accepted, Carrier, CarrierError
 from textdesk.domain.messages import Status
 from textdesk.domain.reasons import cause_for_error
-from textdesk.services.delivery import advance
-from textdesk.services.messaging import add_commlog
+from textdesk.services import recipients
+from textdesk.services.delivery import adopt_early_callbacks, advance
+from textdesk.services.messaging import add_commlog, cancel
 from textdesk.storage import connector as connector_store
 from textdesk.storage import messages as message_store
 from textdesk.storage.db import Database
 from textdesk.storage.models import Message
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +57,32 @@ def claim(db: Database, connector_id: str, now: datetime, policy: DispatchPolicy
     with db.transaction() as session:
         rows = message_store.claim_due(session, connector_id, now, now + policy.lease,
                                        policy.batch_size, is_postgres=not db.is_sqlite)
+        rows = cancel_blocked(session, rows, now)
         for row in rows:
             message_store.add_event(session, row, Status.SENDING.value, "connector", now)
         return [Job(r.id, r.practice_id, r.to_e164, r.from_e164, r.body, r.attempts)
                 for r in rows]
+
+
+def cancel_blocked(session: Session, rows: list[Message], now: datetime) -> list[Message]:
+    """Judge claimed texts once more; one blocked since it was accepted is canceled, not sent.
+
+    The rules may have changed under a waiting text (SMS disabled, a landline learned, the
+    lead closed). Its claim is undone in this same transaction, so no one ever sees it
+    `sending`, and it is canceled with its first blocker's code.
+    """
+    sendable: list[Message] = []
+    for message, verdict in recipients.recheck(session, rows, now):
+        if verdict.can_text:
+            sendable.append(message)
+            continue
+        message.status = Status.PENDING.value
+        message.attempts -= 1
+        message.claimed_by = None
+        message.lease_until = None
+        cancel(session, message, verdict.blockers[0].code, now, source="connector")
+        log.info("message %s canceled before it left: %s", message.id, verdict.blockers[0].code)
+    return sendable
 
 
 def record_accepted(db: Database, results: list[tuple[Job, Accepted]], now: datetime) -> None:
@@ -72,6 +99,7 @@ def record_accepted(db: Database, results: list[tuple[Job, Accepted]], now: date
             if advance(session, message, Status.SENT, now):
                 message_store.add_event(session, message, Status.SENT.value, "connector", now)
                 add_commlog(session, message, now)
+            adopt_early_callbacks(session, message, now)
 
 
 def record_refused(db: Database, job: Job, error: CarrierError, now: datetime,
@@ -116,6 +144,15 @@ def send_one(carrier: Carrier, job: Job, callback_url: str) -> Accepted | Carrie
         return error
 
 
+def adopt_orphan_callbacks(db: Database, now: datetime) -> int:
+    """Apply callbacks that arrived while the connector was still committing their sid."""
+    with db.transaction() as session:
+        messages = message_store.messages_with_orphan_events(session)
+        for message in messages:
+            adopt_early_callbacks(session, message, now)
+        return len(messages)
+
+
 def recover_expired(db: Database, carrier: Carrier, now: datetime) -> int:
     """A `sending` text whose lease ran out: ask the carrier before sending it again (F3)."""
     recovered = 0
@@ -137,6 +174,7 @@ def recover_expired(db: Database, carrier: Carrier, now: datetime) -> int:
                 message.carrier_sid = fresh[0].sid
                 advance(session, message, Status.SENT, now)
                 message_store.add_event(session, message, Status.SENT.value, "reconcile", now)
+                adopt_early_callbacks(session, message, now)
                 log.warning("message %s reconciled: the carrier had taken it", message.id)
             else:
                 message.status = Status.PENDING.value

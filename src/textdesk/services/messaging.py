@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -13,12 +12,13 @@ from textdesk.domain.eligibility import Verdict
 from textdesk.domain.errors import Conflict, Invalid, NotFound, SendBlocked
 from textdesk.domain.messages import Direction, MessageKind, Status
 from textdesk.domain.reasons import FailureCause, describe_failure
-from textdesk.domain.segments import count_segments
+from textdesk.domain.segments import PRICE_PER_SEGMENT_USD, count_segments
 from textdesk.services.recipients import Recipient, judge
+from textdesk.storage import attempts as attempts_store
 from textdesk.storage import messages as message_store
 from textdesk.storage.models import Commlog, Message, Practice
 
-PRICE_PER_SEGMENT = Decimal("0.0079")
+PRICE_PER_SEGMENT = PRICE_PER_SEGMENT_USD  # one price, defined with the segments
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,12 @@ def send_text(session: Session, recipient: Recipient, body: str, *, now: datetim
     judgement = judge(session, recipient, now=now, body=body, kind=kind)
     verdict = judgement.verdict
     if not verdict.can_text:
+        # Kept for reports in the caller's unit of work; a boundary that turns the refusal
+        # into an error response commits first (see docs/decisions, "refused sends").
+        attempts_store.record_refusal(
+            session, practice_id=recipient.practice_id, clinic_id=recipient.clinic_id,
+            patient_id=recipient.patient_id, lead_id=recipient.lead_id, kind=kind.value,
+            codes=[r.code for r in verdict.blockers], actor=actor, at=now)
         raise SendBlocked(message="The text cannot be sent.",
                           blockers=[r.as_dict() for r in verdict.blockers])
     assert judgement.number is not None and judgement.to_e164 is not None

@@ -1,7 +1,14 @@
-"""Who a text goes to, and everything the rules need to judge it (the SendContext)."""
+"""Who a text goes to, and everything the rules need to judge it (the SendContext).
+
+`judge` loads the facts for one text; `recheck` judges texts the connector just claimed, with
+the facts as they are now, so that a text accepted and then blocked (SMS disabled, number
+reported a landline, lead closed …) is canceled instead of sent. Both hand the same
+SendContext to the one rule engine, `domain.eligibility.evaluate`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -14,9 +21,10 @@ from textdesk.domain.messages import MessageKind
 from textdesk.domain.phone import parse_phone
 from textdesk.storage import connector as connector_store
 from textdesk.storage import consent as consent_store
+from textdesk.storage import leads as lead_store
 from textdesk.storage import messages as message_store
 from textdesk.storage import practices as practice_store
-from textdesk.storage.models import Practice, SendingNumber
+from textdesk.storage.models import Clinic, Message, Practice, SendingNumber
 
 CONNECTOR_DOWN_AFTER = timedelta(seconds=15)
 
@@ -47,7 +55,60 @@ def is_connector_alive(session: Session, now: datetime,
 
 
 def month_start(now: datetime) -> datetime:
+    """The spending limit's month starts at midnight UTC on the 1st (one calendar for all)."""
     return now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def month_spend(session: Session, practice_id: int, clinic_id: int, now: datetime) -> Decimal:
+    """The clinic's cost this month: the price of every segment it sent since the 1st."""
+    spent = message_store.month_spend(session, practice_id, clinic_id, month_start(now))
+    return Decimal(str(spent)).quantize(Decimal("0.0001"))
+
+
+@dataclass(frozen=True)
+class Sender:
+    """The practice side of a text: practice, clinic, sending number, spend, connector."""
+
+    practice: Practice
+    clinic: Clinic | None
+    number: SendingNumber | None
+    month_spend_usd: Decimal
+    connector_alive: bool
+
+
+def load_sender(session: Session, practice: Practice, clinic: Clinic | None, now: datetime, *,
+                number: SendingNumber | None = None, use_clinic_number: bool = True,
+                down_after: timedelta = CONNECTOR_DOWN_AFTER) -> Sender:
+    if number is None and use_clinic_number and clinic is not None:
+        number = practice_store.clinic_number(session, practice.id, clinic.id)
+    spend = (month_spend(session, practice.id, clinic.id, now)
+             if clinic is not None and clinic.monthly_limit_usd is not None else Decimal("0"))
+    return Sender(practice, clinic, number, spend, is_connector_alive(session, now, down_after))
+
+
+def context_for(session: Session, sender: Sender, recipient: Recipient, *, now: datetime,
+                body: str | None, kind: MessageKind) -> SendContext:
+    practice, number = sender.practice, sender.number
+    parsed = parse_phone(recipient.phone_raw, practice.default_country)
+    return SendContext(
+        now=now,
+        sms_enabled=practice.sms_enabled,
+        number=(NumberFacts(number.kind, number.status, number.registration_status)
+                if number else None),
+        phone_raw=recipient.phone_raw,
+        default_country=practice.default_country,
+        allowed_countries=tuple(practice.allowed_countries or ()),
+        phone_finding=recipient.phone_finding,
+        consent=consent_store.current_status(session, practice.id, parsed.e164),
+        lead_stage=recipient.lead_stage,
+        body=body,
+        kind=kind,
+        url_policy=practice.url_policy,
+        link_domain=practice.link_domain,
+        connector_alive=sender.connector_alive,
+        month_spend_usd=sender.month_spend_usd,
+        monthly_limit_usd=sender.clinic.monthly_limit_usd if sender.clinic else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -68,32 +129,55 @@ def judge(session: Session, recipient: Recipient, *, now: datetime, body: str | 
         raise NotFound("practice_not_found", "No such practice.")
     clinic = (practice_store.get_clinic(session, practice.id, recipient.clinic_id)
               if recipient.clinic_id else practice_store.first_clinic(session, practice.id))
-    number = practice_store.clinic_number(session, practice.id, clinic.id) if clinic else None
-    parsed = parse_phone(recipient.phone_raw, practice.default_country)
-    spend = (Decimal(str(message_store.month_spend(session, practice.id, clinic.id,
-                                                    month_start(now))))
-             if clinic and clinic.monthly_limit_usd is not None else Decimal("0"))
-    ctx = SendContext(
-        now=now,
-        sms_enabled=practice.sms_enabled,
-        number=(NumberFacts(number.kind, number.status, number.registration_status)
-                if number else None),
-        phone_raw=recipient.phone_raw,
-        default_country=practice.default_country,
-        allowed_countries=tuple(practice.allowed_countries or ()),
-        phone_finding=recipient.phone_finding,
-        consent=consent_store.current_status(session, practice.id, parsed.e164),
-        lead_stage=recipient.lead_stage,
-        body=body,
-        kind=kind,
-        url_policy=practice.url_policy,
-        link_domain=practice.link_domain,
-        connector_alive=is_connector_alive(session, now, down_after),
-        month_spend_usd=spend,
-        monthly_limit_usd=clinic.monthly_limit_usd if clinic else None,
-    )
-    return Judgement(evaluate(ctx), practice, number, parsed.e164)
+    sender = load_sender(session, practice, clinic, now, down_after=down_after)
+    ctx = context_for(session, sender, recipient, now=now, body=body, kind=kind)
+    to_e164 = parse_phone(recipient.phone_raw, practice.default_country).e164
+    return Judgement(evaluate(ctx), practice, sender.number, to_e164)
 
 
 def with_phone(recipient: Recipient, phone_raw: str) -> Recipient:
     return replace(recipient, phone_raw=phone_raw, phone_finding=None)
+
+
+# --- the connector's second look ------------------------------------------------------------
+
+def recheck(session: Session, messages: Iterable[Message], now: datetime,
+            ) -> list[tuple[Message, Verdict]]:
+    """Judge claimed texts again, as they are about to leave; one load per sender per batch.
+
+    The text is judged as it was written: its own number, recipient phone and body. Holds are
+    not re-checked here: the claim query only takes texts whose holds have lifted.
+    """
+    senders: dict[tuple[int, int | None, int | None], Sender] = {}
+    judged: list[tuple[Message, Verdict]] = []
+    for message in messages:
+        key = (message.practice_id, message.clinic_id, message.number_id)
+        if key not in senders:
+            senders[key] = _sender_of(session, message, now)
+        ctx = context_for(session, senders[key], _recipient_of(session, message), now=now,
+                          body=message.body, kind=MessageKind(message.kind))
+        judged.append((message, evaluate(replace(ctx, connector_alive=True))))
+    return judged
+
+
+def _sender_of(session: Session, message: Message, now: datetime) -> Sender:
+    practice = practice_store.get_practice(session, message.practice_id)
+    assert practice is not None  # a message cannot outlive its practice (foreign key)
+    clinic = (practice_store.get_clinic(session, practice.id, message.clinic_id)
+              if message.clinic_id else None)
+    number = practice_store.get_number(session, message.number_id) if message.number_id else None
+    return load_sender(session, practice, clinic, now, number=number, use_clinic_number=False)
+
+
+def _recipient_of(session: Session, message: Message) -> Recipient:
+    """The recipient as the text addresses it: its phone, what carriers taught, lead stage."""
+    findings = [p.phone_finding for p in
+                practice_store.patients_by_phone(session, message.practice_id, message.to_e164)
+                if p.phone_finding]
+    stage = None
+    if message.lead_id is not None:
+        lead = lead_store.get_lead(session, message.practice_id, message.lead_id)
+        stage = str(lead.stage) if lead is not None else None
+    return Recipient(message.practice_id, message.clinic_id, message.to_e164,
+                     findings[0] if findings else None, patient_id=message.patient_id,
+                     lead_id=message.lead_id, lead_stage=stage)

@@ -59,6 +59,24 @@ def add_event(session: Session, message: Message | None, status: str, source: st
         status=status, source=source, error_code=error_code, applied=applied, at=at))
 
 
+def orphan_events(session: Session, carrier_sid: str) -> list[MessageEvent]:
+    """Callbacks kept for a sid no message had yet, oldest first."""
+    if not carrier_sid:
+        return []
+    return list(session.scalars(
+        select(MessageEvent).where(MessageEvent.carrier_sid == carrier_sid,
+                                   MessageEvent.message_id.is_(None))
+        .order_by(MessageEvent.id).with_for_update()))
+
+
+def messages_with_orphan_events(session: Session, limit: int = 100) -> list[Message]:
+    """Messages that have callbacks kept before their sid was committed (a race on PostgreSQL)."""
+    orphan = select(MessageEvent.carrier_sid).where(MessageEvent.message_id.is_(None),
+                                                    MessageEvent.carrier_sid.is_not(None))
+    return list(session.scalars(
+        select(Message).where(Message.carrier_sid.in_(orphan)).limit(limit)))
+
+
 def record_callback_receipt(session: Session, carrier: str, sid: str, status: str,
                             error_code: int | None, at: datetime) -> bool:
     """True when this (carrier, sid, status) is new; a repeat only counts itself."""

@@ -195,7 +195,8 @@ class MessageEvent(Base):
     """Every status a message went through, and every carrier callback received."""
 
     __tablename__ = "message_events"
-    __table_args__ = (Index("ix_message_events_message", "message_id", "id"),)
+    __table_args__ = (Index("ix_message_events_message", "message_id", "id"),
+                      Index("ix_message_events_sid", "carrier_sid"))
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     carrier_sid: Mapped[str | None] = mapped_column(String(64))

@@ -11,7 +11,7 @@ from textdesk.storage.models import Base
 # Modules that add tables to Base; importing them registers their tables.
 TABLE_MODULES = ("textdesk.storage.models", "textdesk.storage.flags", "textdesk.storage.users",
                  "textdesk.storage.inbox", "textdesk.storage.leads",
-                 "textdesk.storage.appointments")
+                 "textdesk.storage.appointments", "textdesk.storage.attempts")
 
 _PG_APPEND_ONLY = """
 CREATE OR REPLACE FUNCTION textdesk_append_only() RETURNS trigger AS $$

@@ -36,7 +36,8 @@ def session_scope(request: Request) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(session_scope)]
+# scope="function": commit before the response leaves, never after the client has it.
+SessionDep = Annotated[Session, Depends(session_scope, scope="function")]
 StateDep = Annotated[AppState, Depends(state)]
 
 

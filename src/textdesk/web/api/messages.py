@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
-from textdesk.domain.errors import Invalid, NotFound
+from textdesk.domain.errors import Invalid, NotFound, SendBlocked
 from textdesk.domain.messages import MessageKind
 from textdesk.services import diagnostics
 from textdesk.services.messaging import Queued, cancel, send_test, send_text
@@ -30,6 +33,20 @@ class TestText(BaseModel):
     clinic_id: int | None = None
 
 
+@contextmanager
+def keeping_refusal(session: Session) -> Iterator[None]:
+    """A refused send fails the request, yet its record is kept for reports: commit it first.
+
+    Nothing else is written before the refusal (judging only reads), so this commits exactly
+    the refused-attempt row (docs/decisions/0005-refused-sends-are-kept.md).
+    """
+    try:
+        yield
+    except SendBlocked:
+        session.commit()
+        raise
+
+
 def queued_view(queued: Queued) -> dict[str, Any]:
     m, v = queued.message, queued.verdict
     return {"id": m.id, "status": m.status, "holds": [r.as_dict() for r in v.holds],
@@ -48,15 +65,18 @@ def post_message(body: NewMessage, practice: PracticeDep, session: SessionDep,
         from textdesk.services.leads import lead_recipient
 
         recipient = lead_recipient(session, practice.id, body.lead_id or 0)
-    queued = send_text(session, recipient, body.body, now=app.clock.now(),
-                       kind=MessageKind.MANUAL, actor="api")
+    with keeping_refusal(session):
+        queued = send_text(session, recipient, body.body, now=app.clock.now(),
+                           kind=MessageKind.MANUAL, actor="api")
     return queued_view(queued)
 
 
 @router.post("/messages/test", status_code=201)
 def post_test(body: TestText, practice: PracticeDep, session: SessionDep,
               app: StateDep) -> dict[str, Any]:
-    return queued_view(send_test(session, practice, body.to, body.clinic_id, app.clock.now()))
+    with keeping_refusal(session):
+        queued = send_test(session, practice, body.to, body.clinic_id, app.clock.now())
+    return queued_view(queued)
 
 
 @router.get("/messages/{message_id}")
