@@ -25,7 +25,6 @@ class Settings(BaseSettings):
     connector_lease_seconds: float = 60.0
     connector_max_attempts: int = 8
     carrier_timeout_seconds: float = 10.0
-    price_per_segment_usd: str = "0.0079"
     session_secret: str | None = None
 
     @property

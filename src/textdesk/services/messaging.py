@@ -37,7 +37,7 @@ def send_text(session: Session, recipient: Recipient, body: str, *, now: datetim
     verdict = judgement.verdict
     if not verdict.can_text:
         # Kept for reports in the caller's unit of work; a boundary that turns the refusal
-        # into an error response commits first (see docs/decisions, "refused sends").
+        # into an error response commits first (docs/decisions/0030-refused-sends-are-kept.md).
         attempts_store.record_refusal(
             session, practice_id=recipient.practice_id, clinic_id=recipient.clinic_id,
             patient_id=recipient.patient_id, lead_id=recipient.lead_id, kind=kind.value,

@@ -38,7 +38,7 @@ def keeping_refusal(session: Session) -> Iterator[None]:
     """A refused send fails the request, yet its record is kept for reports: commit it first.
 
     Nothing else is written before the refusal (judging only reads), so this commits exactly
-    the refused-attempt row (docs/decisions/0005-refused-sends-are-kept.md).
+    the refused-attempt row (docs/decisions/0030-refused-sends-are-kept.md).
     """
     try:
         yield
