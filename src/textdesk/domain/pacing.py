@@ -1,0 +1,101 @@
+"""How fast a sending number may send (G4): next-slot arithmetic per number, and a daily cap.
+
+Carriers meter throughput in message segments per second per sending number: a 10DLC long
+code about 1 segment/s, toll-free 3/s, a short code 100/s. Each number keeps one instant, its
+next free slot: a text of n segments may start when the slot has come, and moves the slot
+n / rate seconds past the later of the slot and now. Spacing texts by slots (rather than
+counting per calendar second) is what keeps every sliding one-second window under the rate.
+
+`margin` trims the rate a little so that the jitter between the claim and the carrier's
+receipt of the request (a few milliseconds) cannot squeeze two slots into one second.
+A number may also take a burst: with `burst_segments` > 1 up to that many segments are
+claimed in one pass (what a short code needs to reach 100/s with passes every few ms).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+# Kinds whose texts are paced: bulk automated traffic. Staff texts, tests and keyword answers
+# are conversational and few; they go at once and do not wait behind a campaign.
+PACED_KINDS = frozenset({"automated", "campaign"})
+
+
+@dataclass(frozen=True)
+class Pace:
+    segments_per_second: float
+    daily_cap: int | None = None  # segments per UTC day; None: no cap
+    burst_segments: int = 1
+    margin: float = 0.04  # fraction of the rate kept in reserve against send jitter
+
+    @property
+    def interval(self) -> timedelta:
+        """The time one segment occupies."""
+        return timedelta(seconds=1 / (self.segments_per_second * (1 - self.margin)))
+
+
+DEFAULT_PACES: dict[str, Pace] = {
+    "local": Pace(1.0),
+    "hosted_landline": Pace(1.0),
+    "toll_free": Pace(3.0),
+    "short_code": Pace(100.0, burst_segments=10),
+}
+
+
+def pace_for(kind: str, overrides: Mapping[str, Mapping[str, float | int | None]] | None = None
+             ) -> Pace:
+    """The pace of a number kind, with a practice's or an operator's overrides applied."""
+    base = DEFAULT_PACES.get(kind, DEFAULT_PACES["local"])
+    change = dict((overrides or {}).get(kind) or {})
+    if not change:
+        return base
+    return Pace(float(change.get("segments_per_second") or base.segments_per_second),
+                _cap(change.get("daily_cap", base.daily_cap)),
+                int(change.get("burst_segments") or base.burst_segments),
+                float(change.get("margin", base.margin) or 0.0))
+
+
+def _cap(value: float | int | None) -> int | None:
+    return None if value is None else int(value)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A number's pacing state: its next free instant and what it sent on `day`."""
+
+    next_at: datetime
+    day: date
+    day_segments: int = 0
+
+
+@dataclass(frozen=True)
+class Admission:
+    taken: list[int]  # indexes of the candidates that may go now, in order
+    state: Slot  # the state after them
+    wait_until: datetime | None  # when the first one left behind may go
+    capped: bool  # the ones left behind wait for the daily cap, not for a slot
+
+
+def admit(state: Slot, now: datetime, segments: Iterable[int], pace: Pace) -> Admission:
+    """Which of the candidates (their segment counts, in queue order) may start now.
+
+    A text may start when the number's next slot is no later than now plus the burst
+    tolerance; it then occupies its segments' time from the later of the slot and now.
+    """
+    today = now.date()
+    slot = state if state.day == today else Slot(state.next_at, today, 0)
+    tolerance = pace.interval * (max(pace.burst_segments, 1) - 1)
+    taken: list[int] = []
+    for index, count in enumerate(segments):
+        count = max(count, 1)
+        if pace.daily_cap is not None and slot.day_segments + count > pace.daily_cap:
+            tomorrow = datetime.combine(today + timedelta(days=1), time(0), tzinfo=now.tzinfo)
+            return Admission(taken, slot, tomorrow, True)
+        if slot.next_at > now + tolerance:
+            return Admission(taken, slot, slot.next_at - tolerance, False)
+        start = max(slot.next_at, now)
+        slot = Slot(start + pace.interval * count, today, slot.day_segments + count)
+        taken.append(index)
+    return Admission(taken, slot, None, False)
