@@ -24,9 +24,9 @@ def inbound_params(to: str, from_: str, body: str, sid: str | None = None) -> di
             "To": to, "Body": body, "NumMedia": "0"}
 
 
-def signed_headers(base_url: str, params: dict[str, str],
+def signed_headers(base_url: str, params: dict[str, str], path: str = WEBHOOK,
                    token: str = SIMULATOR_AUTH_TOKEN) -> dict[str, str]:
-    return {SIGNATURE_HEADER: sign(token, base_url.rstrip("/") + WEBHOOK, params)}
+    return {SIGNATURE_HEADER: sign(token, base_url.rstrip("/") + path, params)}
 
 
 def text_in(client: TestClient, practice: Practice, from_: str, body: str,

@@ -21,7 +21,8 @@ _RAW_SENDER = re.compile(r"^\+?\d{3,15}$")
 
 
 def sender_key(practice: Practice, phone: Any) -> str:
-    """The phone as inbound texts store it: E.164 when readable, else the digits as sent."""
+    """The phone as inbound texts store it (services.inbound): E.164 when it can be read,
+    else the digits as sent."""
     if not isinstance(phone, str) or not phone.strip():
         raise Invalid("invalid_phone", "Give the sender's phone number.")
     parsed = parse_phone(phone, practice.default_country)
