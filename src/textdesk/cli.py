@@ -1,4 +1,4 @@
-"""The command line: serve, connector, simulator, why."""
+"""The command line: serve, connector, simulator, why, doctor."""
 
 from __future__ import annotations
 
@@ -180,6 +180,53 @@ def why(patient_id: int, practice_id: int | None = typer.Option(
     if table.row_count:
         console.print(table)
     raise typer.Exit(0 if verdict.can_text else 1)
+
+
+_LIGHT_STYLE = {"green": "green", "amber": "yellow", "red": "red"}
+
+
+@app.command()
+def doctor(practice_id: int | None = typer.Option(
+        None, help="The practice (needed when the database holds several)."),
+        as_json: bool = typer.Option(False, "--json", help="Print the lines as JSON.")) -> None:
+    """Check the practice's health: each line green, amber or red, with its fix (H3).
+
+    Exits 1 when a line is red (texts cannot go out), else 0.
+    """
+    import json
+
+    from textdesk.services.clock import Clock
+    from textdesk.services.health import health
+    from textdesk.storage import practices as practice_store
+    from textdesk.storage.db import Database
+
+    db = Database(Settings().database_url)
+    db.create_schema()
+    with db.transaction() as session:
+        if practice_id is None:
+            practices = practice_store.list_practices(session)
+            if len(practices) != 1:
+                console.print("Give --practice-id: the database holds "
+                              f"{len(practices)} practices.")
+                raise typer.Exit(2)
+            practice_id = practices[0].id
+        if practice_store.get_practice(session, practice_id) is None:
+            console.print(f"[red]practice_not_found[/red]: no practice #{practice_id}.")
+            raise typer.Exit(2)
+        report = health(session, practice_id, Clock().now())
+    if as_json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        overall = report.status.value
+        console.print(f"Health of practice #{practice_id}: "
+                      f"[{_LIGHT_STYLE[overall]}]{overall}[/{_LIGHT_STYLE[overall]}]")
+        table = Table("check", "status", "what", "fix")
+        for line in report.lines:
+            style = _LIGHT_STYLE[line.status.value]
+            table.add_row(line.check, f"[{style}]{line.status.value}[/{style}]", line.message,
+                          line.fix)
+        console.print(table)
+    raise typer.Exit(1 if report.status.value == "red" else 0)
 
 
 def main() -> None:
