@@ -21,8 +21,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-import phonenumbers
-
+from textdesk.domain.consent import display_phone
 from textdesk.domain.eligibility import ACTIVE_LEAD_STAGES
 
 
@@ -173,15 +172,7 @@ def may_redirect(last_redirect_at: datetime | None, now: datetime) -> bool:
 def redirect_text(clinic_name: str | None, clinic_phone_e164: str | None) -> str:
     """The automated answer to a reply in a closed lead thread: contact the clinic directly."""
     who = clinic_name or "the clinic"
-    at = f" at {national(clinic_phone_e164)}" if clinic_phone_e164 else ""
+    at = f" at {display_phone(clinic_phone_e164)}" if clinic_phone_e164 else ""
     return f"Thanks for your message. This conversation is closed; please contact {who} " \
            f"directly{at}."
 
-
-def national(e164: str) -> str:
-    """A phone as people read it at home, e.g. (415) 555-0100; E.164 if it does not parse."""
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return e164
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)

@@ -14,6 +14,7 @@ from textdesk.domain.messages import Direction, MessageKind, Status
 from textdesk.domain.phone import parse_phone
 from textdesk.domain.segments import count_segments
 from textdesk.services.messaging import add_commlog
+from textdesk.storage import leads as lead_store
 from textdesk.storage import messages as message_store
 from textdesk.storage import practices as practice_store
 from textdesk.storage.models import Message
@@ -45,10 +46,12 @@ def receive(session: Session, params: Mapping[str, str], now: datetime) -> Recei
     body = params.get("Body", "")
     conversation = message_store.conversation_for(session, practice.id, sender, now)
     patients = practice_store.patients_by_phone(session, practice.id, sender)
+    # The lead this phone is: its open lead, else its latest closed one (lead replies, D3).
+    lead = lead_store.lead_for_phone(session, practice.id, sender)
     seg = count_segments(body)
     message = Message(
         practice_id=practice.id, clinic_id=number.clinic_id, conversation_id=conversation.id,
-        patient_id=patients[0].id if patients else None, lead_id=conversation.lead_id,
+        patient_id=patients[0].id if patients else None, lead_id=lead.id if lead else None,
         number_id=number.id, direction=Direction.INBOUND.value, kind=MessageKind.INBOUND.value,
         status=Status.RECEIVED.value, body=body, to_e164=number.e164, from_e164=sender,
         carrier=CARRIER, carrier_sid=sid, segments=seg.segments or 1, encoding=seg.encoding.value,

@@ -11,14 +11,18 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from textdesk.services import consent_replies
+from textdesk.services import consent_replies, lead_automation
 from textdesk.storage import flags as flag_store
 from textdesk.storage.models import Message
 
 Reaction = Callable[[Session, Message, datetime], None]
 
 # Consent keywords come first: a STOP is recorded before anything else looks at the text.
-REACTIONS: list[Reaction] = [consent_replies.react_to_consent_keywords]
+REACTIONS: list[Reaction] = [
+    consent_replies.react_to_consent_keywords,
+    # A lead's reply: activity, engages an active lead; a closed lead thread redirects (D3).
+    lead_automation.react_to_lead_reply,
+]
 
 # A blocked sender's text is dropped unseen: only these run for it (F6).
 BLOCKED_SENDER_REACTIONS: list[Reaction] = [consent_replies.honour_stop_from_blocked_sender]

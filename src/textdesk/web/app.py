@@ -12,7 +12,9 @@ from textdesk.services.clock import Clock
 from textdesk.storage.db import Database
 from textdesk.web import errors
 from textdesk.web.api import admin, connector, messages, patients, practice
+from textdesk.web.api import appointments as appointments_api
 from textdesk.web.api import consent as consent_api
+from textdesk.web.api import leads as leads_api
 from textdesk.web.api import health as health_api
 from textdesk.web.deps import AppState
 from textdesk.web.webhooks import twilio as twilio_webhooks
@@ -20,6 +22,7 @@ from textdesk.web.webhooks import twilio as twilio_webhooks
 API_ROUTERS = [admin.router, practice.router, patients.router, messages.router,
                connector.router, twilio_webhooks.router]
 API_ROUTERS.append(consent_api.router)
+API_ROUTERS.extend([leads_api.router, appointments_api.router])
 API_ROUTERS.append(health_api.router)
 
 

@@ -68,6 +68,10 @@ def post_message(body: NewMessage, practice: PracticeDep, session: SessionDep,
     with keeping_refusal(session):
         queued = send_text(session, recipient, body.body, now=app.clock.now(),
                            kind=MessageKind.MANUAL, actor="api")
+    if recipient.lead_id is not None:  # texting a lead is activity; a new lead is contacted
+        from textdesk.services.leads import note_texted
+
+        note_texted(session, practice.id, recipient.lead_id, app.clock.now())
     return queued_view(queued)
 
 
