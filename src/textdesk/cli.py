@@ -23,6 +23,8 @@ console = Console()
 def _logging() -> None:
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs request URLs at INFO, and carrier URLs carry phone numbers in their query.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def _settings(host: str | None = None, port: int | None = None) -> Settings:
@@ -57,6 +59,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
     db = Database(settings.database_url)
     db.create_schema()
     if demo:
+        settings.demo_mode = True  # the pages show the simulated phone
         _seed_demo(db, settings)
     simulator = None
     if settings.runs_simulator_in_process:
@@ -93,7 +96,8 @@ def _seed_demo(db: Any, settings: Settings) -> None:
     from textdesk.services.demo import seed
 
     with db.transaction() as session:
-        demo = seed(session, Clock().now(), api_token=os.environ.get("TEXTDESK_DEMO_TOKEN"))
+        demo = seed(session, Clock().now(), api_token=os.environ.get("TEXTDESK_DEMO_TOKEN"),
+                    staff_password=os.environ.get("TEXTDESK_DEMO_PASSWORD"))
     if demo is None:
         console.print("Database already has a practice; demo data left as it is.")
         return
@@ -227,6 +231,31 @@ def doctor(practice_id: int | None = typer.Option(
                           line.fix)
         console.print(table)
     raise typer.Exit(1 if report.status.value == "red" else 0)
+
+
+@app.command("add-staff")
+def add_staff(email: str,
+              practice_id: int = typer.Option(..., help="The practice the user works for."),
+              name: str = typer.Option("", help="The name shown in the pages."),
+              manager: bool = typer.Option(False, help="May change the practice's settings."),
+              password: str = typer.Option(..., prompt=True, hide_input=True,
+                                           confirmation_prompt=True)) -> None:
+    """Create a staff user who signs in to the pages."""
+    from textdesk.domain.errors import AppError
+    from textdesk.services.auth import create_user
+    from textdesk.services.clock import Clock
+    from textdesk.storage.db import Database
+
+    db = Database(Settings().database_url)
+    db.create_schema()
+    try:
+        with db.transaction() as session:
+            user = create_user(session, practice_id, email, name, password, Clock().now(),
+                               is_manager=manager)
+            console.print(f"Staff user #{user.id} {user.email} can now sign in.")
+    except AppError as error:
+        console.print(f"[red]{error.code}[/red]: {error.message}")
+        raise typer.Exit(1) from error
 
 
 def main() -> None:
