@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     connector_max_attempts: int = 8
     carrier_timeout_seconds: float = 10.0
     session_secret: str | None = None
+    demo_mode: bool = False  # set by `serve --demo`: the pages show a simulated phone
 
     @property
     def carrier_base_url(self) -> str:

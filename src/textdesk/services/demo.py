@@ -29,7 +29,11 @@ class Demo:
     extra_lines: tuple[str, ...] = ()
 
 
-def seed(session: Session, now: datetime, api_token: str | None = None) -> Demo | None:
+DEMO_STAFF_EMAIL = "frontdesk@brightsmiles.example"
+
+
+def seed(session: Session, now: datetime, api_token: str | None = None,
+         staff_password: str | None = None) -> Demo | None:
     """Create the demo practice if the database has no practice yet."""
     if practice_store.list_practices(session):
         return None
@@ -54,4 +58,18 @@ def seed(session: Session, now: datetime, api_token: str | None = None) -> Demo 
                                    ConsentAction.OPT_IN, ConsentScope.ALL, ConsentSource.WEB_FORM,
                                    now=now, actor="demo", note="demo consent",
                                    patient_id=patient.id)
-    return Demo(practice.id, token)
+    staff_lines = _demo_staff(session, practice.id, now, staff_password)
+    return Demo(practice.id, token, extra_lines=staff_lines)
+
+
+def _demo_staff(session: Session, practice_id: int, now: datetime,
+                password: str | None) -> tuple[str, ...]:
+    """A manager who can sign in to the pages; the password is printed once, by `serve`."""
+    import secrets
+
+    from textdesk.services.auth import create_user
+
+    password = password or secrets.token_urlsafe(9)
+    create_user(session, practice_id, DEMO_STAFF_EMAIL, "Front desk", password, now,
+                is_manager=True)
+    return (f"Staff sign-in: {DEMO_STAFF_EMAIL} / {password}",)

@@ -93,11 +93,16 @@ def add_commlog(session: Session, message: Message, now: datetime,
                         note=f"{verb}: {message.body}", at=now))
 
 
+def is_commlog_deletable(commlog: Commlog) -> bool:
+    """A sent text's commlog may go; a received text's is tied to the text (F4)."""
+    return commlog.direction != Direction.INBOUND
+
+
 def delete_commlog(session: Session, practice_id: int, commlog_id: int) -> None:
     commlog = message_store.get_commlog(session, practice_id, commlog_id)
     if commlog is None:
         raise NotFound("commlog_not_found", "No such commlog.")
-    if commlog.direction == Direction.INBOUND:
+    if not is_commlog_deletable(commlog):
         raise Conflict("received_commlog_not_deletable",
                        "A received text's commlog is tied to the text and cannot be deleted.")
     session.delete(commlog)

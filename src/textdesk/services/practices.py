@@ -136,6 +136,16 @@ def create_clinic(session: Session, practice: Practice, name: str, phone: str | 
     return clinic
 
 
+def set_clinic_limit(session: Session, practice: Practice, clinic_id: int,
+                     monthly_limit_usd: Any) -> Clinic:
+    """Change a clinic's monthly spending limit (None: no limit) (A4)."""
+    clinic = practice_store.get_clinic(session, practice.id, clinic_id)
+    if clinic is None:
+        raise NotFound("clinic_not_found", "No such clinic.")
+    clinic.monthly_limit_usd = money(monthly_limit_usd)
+    return clinic
+
+
 def add_number(session: Session, practice: Practice, clinic_id: int, e164: str, kind: str,
                now: datetime) -> SendingNumber:
     clinic = practice_store.get_clinic(session, practice.id, clinic_id)
@@ -183,3 +193,5 @@ def set_phone(patient: Patient, raw: Any, default_country: str) -> None:
     patient.phone_raw = parsed.raw or None
     patient.phone_e164 = parsed.e164
     patient.phone_finding = None
+    patient.phone_check = parsed.problem.value if parsed.problem else "ok"
+    patient.phone_region = parsed.region

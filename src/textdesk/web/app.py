@@ -10,7 +10,7 @@ from textdesk import __version__
 from textdesk.config import Settings
 from textdesk.services.clock import Clock
 from textdesk.storage.db import Database
-from textdesk.web import errors
+from textdesk.web import errors, pages
 from textdesk.web.api import admin, connector, messages, patients, practice
 from textdesk.web.api import appointments as appointments_api
 from textdesk.web.api import consent as consent_api
@@ -36,6 +36,7 @@ def create_app(settings: Settings, db: Database | None = None, clock: Clock | No
     errors.install(app)
     for router in API_ROUTERS:
         app.include_router(router)
+    pages.install(app, settings)  # staff pages, /static, and the session secret
     if simulator is not None:
         app.include_router(simulator.router)
 

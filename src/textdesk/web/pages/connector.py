@@ -1,0 +1,39 @@
+"""The connector page: working or down, the waiting queue, errors to acknowledge, Refresh."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from textdesk.domain.errors import AppError
+from textdesk.services import connector_status
+from textdesk.web.deps import SessionDep, state
+from textdesk.web.pages.common import CsrfDep, StaffDep, redirect, render
+from textdesk.web.pages.inbox import problem
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/connector")
+def connector_page(request: Request, staff: StaffDep, session: SessionDep) -> Response:
+    status = connector_status.status(session, staff.practice.id, state(request).clock.now())
+    unacknowledged = [e for e in status["errors"] if not e["acknowledged"]]
+    return render(request, "connector.html", staff=staff, session=session, status=status,
+                  unacknowledged=unacknowledged, nav="connector")
+
+
+@router.post("/connector/errors/{error_id}/acknowledge", dependencies=[CsrfDep])
+def acknowledge(request: Request, error_id: int, staff: StaffDep,
+                session: SessionDep) -> Response:
+    try:
+        connector_status.acknowledge(session, staff.practice.id, error_id, staff.user.email,
+                                     state(request).clock.now())
+    except AppError as error:
+        return problem(request, staff, session, error)
+    return redirect("/connector", "acknowledged")
+
+
+@router.post("/connector/refresh", dependencies=[CsrfDep])
+def refresh(request: Request, staff: StaffDep, session: SessionDep) -> Response:
+    connector_status.refresh(session, staff.practice.id, state(request).clock.now())
+    return redirect("/connector", "refreshed")

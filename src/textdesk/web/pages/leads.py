@@ -1,0 +1,55 @@
+"""The leads board: one column per stage, move a lead, open its conversation to text it."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+
+from textdesk.domain import leads as lead_rules
+from textdesk.domain.errors import AppError
+from textdesk.domain.leads import LeadStage
+from textdesk.services import inbox as inbox_service
+from textdesk.services import leads as lead_service
+from textdesk.storage import leads as lead_store
+from textdesk.web.deps import SessionDep, state
+from textdesk.web.pages.common import CsrfDep, StaffDep, redirect, render
+from textdesk.web.pages.inbox import problem
+
+router = APIRouter(include_in_schema=False)
+
+COLUMN_SIZE = 100  # the newest leads of each stage; closed stages grow without end
+
+
+@router.get("/leads")
+def leads_board(request: Request, staff: StaffDep, session: SessionDep) -> Response:
+    columns = [(stage, lead_store.list_leads(session, staff.practice.id, stage=stage.value,
+                                             limit=COLUMN_SIZE))
+               for stage in LeadStage]
+    moves = {stage.value: sorted((t for t in lead_rules.TRANSITIONS[stage]),
+                                 key=list(LeadStage).index) for stage in LeadStage}
+    return render(request, "leads.html", staff=staff, session=session, columns=columns,
+                  moves=moves, active=lead_rules.ACTIVE_STAGES, nav="leads")
+
+
+@router.post("/leads/{lead_id}/stage", dependencies=[CsrfDep])
+def move_lead(request: Request, lead_id: int, staff: StaffDep, session: SessionDep,
+              stage: str = Form(""), reason: str = Form("")) -> Response:
+    try:
+        lead_service.staff_update(session, staff.practice.id, lead_id,
+                                  {"stage": stage, "reason": reason.strip() or "moved on the board",
+                                   "actor": staff.user.email[:100]},
+                                  state(request).clock.now())
+    except AppError as error:
+        return problem(request, staff, session, error)
+    return redirect(f"/leads#lead-{lead_id}", "stage_changed")
+
+
+@router.post("/leads/{lead_id}/conversation", dependencies=[CsrfDep])
+def open_lead_conversation(request: Request, lead_id: int, staff: StaffDep,
+                           session: SessionDep) -> Response:
+    try:
+        conversation = inbox_service.conversation_for_lead(session, staff.practice.id, lead_id,
+                                                           state(request).clock.now())
+    except AppError as error:
+        return problem(request, staff, session, error)
+    return redirect(f"/conversations/{conversation.id}")
