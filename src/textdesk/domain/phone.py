@@ -78,6 +78,7 @@ _PARSE_ERRORS = {
 }
 
 
+@lru_cache(maxsize=4096)  # pure and hot: every judgement parses the same few numbers
 def parse_phone(raw: str | None, default_country: str = "US") -> ParsedPhone:
     """Parse `raw` with the practice's default country; never raises."""
     text = (raw or "").strip()
