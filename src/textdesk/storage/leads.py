@@ -170,7 +170,7 @@ def open_leads_with_bookings(session: Session, practice_id: int,
                or_(Appointment.lead_id == Lead.id, Appointment.patient_id == Lead.patient_id,
                    Appointment.patient_id.in_(same_phone)))
         .order_by(Lead.id, Appointment.created_at, Appointment.id).limit(limit))
-    return [(lead, appointment) for lead, appointment in rows.tuples()]
+    return [(lead, appointment) for lead, appointment in rows]
 
 
 # --- the lead's thread ----------------------------------------------------------------------
