@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from textdesk.storage.models import (
@@ -175,14 +176,29 @@ def month_spend(session: Session, practice_id: int, clinic_id: int, since: datet
 # --- conversations ---------------------------------------------------------------------------
 
 def conversation_for(session: Session, practice_id: int, e164: str, at: datetime) -> Conversation:
-    conv = session.scalar(select(Conversation).where(
-        Conversation.practice_id == practice_id, Conversation.phone_e164 == e164))
-    if conv is None:
+    """The conversation with a phone, created on first use.
+
+    Two first texts from one phone can arrive at once (a carrier's retry, a replay); the
+    loser of the unique (practice, phone) key takes the winner's row instead of failing.
+    """
+    found = select(Conversation).where(
+        Conversation.practice_id == practice_id, Conversation.phone_e164 == e164)
+    conv = session.scalar(found)
+    if conv is not None:
+        return conv
+    nested = session.begin_nested()
+    try:
         conv = Conversation(practice_id=practice_id, phone_e164=e164, last_message_at=at,
                             unread_count=0, needs_review=False, is_shared_phone=False,
                             is_blocked=False, last_preview="")
         session.add(conv)
         session.flush()
+        nested.commit()
+        return conv
+    except IntegrityError:
+        nested.rollback()
+    conv = session.scalar(found)
+    assert conv is not None
     return conv
 
 
