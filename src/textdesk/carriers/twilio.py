@@ -27,7 +27,7 @@ _PHONE_LIKE = re.compile(r"\+?\d[\d ().-]{5,}\d")
 
 def sign(auth_token: str, url: str, params: Mapping[str, Any] | None) -> str:
     """The `X-Twilio-Signature` Twilio sends for a POST of `params` to `url`."""
-    return RequestValidator(auth_token).compute_signature(url, params or {})
+    return str(RequestValidator(auth_token).compute_signature(url, params or {}))
 
 
 def is_valid_signature(auth_token: str, url: str, params: Mapping[str, Any] | None,
