@@ -226,3 +226,18 @@ def test_the_redirect_is_a_system_text_from_the_clinic_number(client: TestClient
     assert (answer.kind, answer.from_e164, answer.created_by) == \
         ("system", practice.number, "auto:lead_redirect")
     assert answer.patient_id == lead_row(db, practice.id, lead["id"]).patient_id
+
+
+@pytest.mark.parametrize("first_name, same_patient", [("LEE", True), ("Sam", False)])
+def test_a_shared_phone_alone_does_not_make_the_lead_that_patient(
+        client: TestClient, db: Database, clock: FrozenClock, first_name: str,
+        same_patient: bool) -> None:
+    practice = make_practice(client)
+    family = make_patient(client, practice, "(415) 555-0177", first_name=first_name)
+    lead = make_lead(client, practice)
+    appointment = book(client, practice, clock, lead_id=lead["id"])
+    assert (appointment["patient_id"] == family["id"]) is same_patient
+    patients = client.get("/api/v1/patients", headers=practice.auth).json()
+    assert len(patients) == (1 if same_patient else 2)
+    booked = next(p for p in patients if p["id"] == appointment["patient_id"])
+    assert booked["phone"] == LEAD_PHONE and booked["first_name"].casefold() == "lee"

@@ -16,7 +16,10 @@ from tests.services.lead_support import (
     set_stage,
     text_lead,
 )
+from textdesk.domain.messages import MessageKind
 from textdesk.services.clock import FrozenClock
+from textdesk.services.leads import lead_recipient
+from textdesk.services.recipients import judge, patient_recipient
 from textdesk.storage import leads as lead_store
 from textdesk.storage.db import Database
 from textdesk.storage.leads import Lead
@@ -267,6 +270,25 @@ def test_an_opt_out_in_either_applies_to_both(client: TestClient, where: str) ->
         consent = client.get(f"{other}/consent", headers=practice.auth).json()
         assert consent["state"] == "opted_out"
     assert text_lead(client, practice, lead["id"]).status_code == 422
+
+
+@pytest.mark.parametrize("who_stops", ["lead", "patient"])
+def test_a_stop_in_either_thread_blocks_campaigns_and_lead_texting(
+        client: TestClient, db: Database, clock: FrozenClock, who_stops: str) -> None:
+    """C6 through the webhook: one STOP from the phone, whoever it was texting as."""
+    practice = make_practice(client)
+    patient = make_patient(client, practice, "(415) 555-0177")
+    lead = make_lead(client, practice)
+    if who_stops == "lead":
+        text_lead(client, practice, lead["id"])
+    text_in(client, practice, LEAD_PHONE, "STOP")
+    with db.transaction() as s:
+        for recipient in (lead_recipient(s, practice.id, lead["id"]),
+                          patient_recipient(s, practice.id, patient["id"])):
+            for kind in (MessageKind.CAMPAIGN, MessageKind.MANUAL):
+                verdict = judge(s, recipient, now=clock.now(), body="Spring offer!",
+                                kind=kind).verdict
+                assert "opted_out" in [b.code for b in verdict.blockers], (recipient, kind)
 
 
 def test_lead_ids_of_another_practice_answer_404(client: TestClient) -> None:

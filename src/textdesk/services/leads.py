@@ -88,6 +88,15 @@ def _name(value: Any, field: str, *, required: bool) -> str:
     return value.strip()[:100]
 
 
+def _text(value: Any, field: str, max_chars: int = 2000) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > max_chars:
+        raise Invalid(f"invalid_{field}", f"{field} must be a string of at most {max_chars} "
+                                          f"characters.")
+    return value.strip()
+
+
 def _source(value: Any) -> LeadSource:
     try:
         return LeadSource(value or LeadSource.OTHER)
@@ -137,7 +146,7 @@ def staff_update(session: Session, practice_id: int, lead_id: int, changes: dict
         except ValueError as exc:
             raise Invalid("invalid_stage", f"Unknown stage {changes['stage']!r}.",
                           stages=[s.value for s in LeadStage]) from exc
-    reason = _name(changes.get("reason"), "reason", required=False)
+    reason = _text(changes.get("reason"), "reason")
     actor = _name(changes.get("actor"), "actor", required=False) or "staff"
     names = {f: _name(changes[f], f, required=f == "first_name")
              for f in ("first_name", "last_name", "owner") if f in changes}
@@ -186,8 +195,7 @@ def link_patient(session: Session, practice: Practice, lead: Lead, now: datetime
     if patient is None and lead.patient_id is not None:
         patient = practice_store.get_patient(session, practice.id, lead.patient_id)
     if patient is None:
-        same_phone = practice_store.patients_by_phone(session, practice.id, lead.phone_e164)
-        patient = same_phone[0] if same_phone else create_patient(session, practice, {
+        patient = _same_person(session, practice.id, lead) or create_patient(session, practice, {
             "first_name": lead.first_name, "last_name": lead.last_name,
             "wireless_phone": lead.phone_raw, "clinic_id": lead.clinic_id}, now)
     lead.patient_id = patient.id
@@ -202,6 +210,15 @@ def link_patient(session: Session, practice: Practice, lead: Lead, now: datetime
         if conversation is not None and conversation.patient_id is None:
             conversation.patient_id = patient.id
     return patient
+
+
+def _same_person(session: Session, practice_id: int, lead: Lead) -> Patient | None:
+    """A patient with the lead's phone and first name: a shared (family) phone alone is not
+    enough to say the lead is that patient."""
+    name = lead.first_name.casefold()
+    return next((p for p in practice_store.patients_by_phone(session, practice_id,
+                                                             lead.phone_e164)
+                 if p.first_name.casefold() == name), None)
 
 
 # --- settings -------------------------------------------------------------------------------
