@@ -123,10 +123,17 @@ def claim_due(session: Session, connector_id: str, now: datetime, lease_until: d
         .limit(limit)
     )
     if is_postgres:
-        due = due.with_for_update(skip_locked=True)
+        # `id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)` does not bound the claim on
+        # PostgreSQL: with two connectors claiming at once the sub-select is re-run and one
+        # UPDATE took 980 rows under LIMIT 20. A materialized CTE is evaluated exactly once
+        # (docs/decisions/0042-claim-through-a-materialized-cte.md).
+        picked = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+        chosen = Message.id == picked.c.id
+    else:
+        chosen = Message.id.in_(due.scalar_subquery())
     stmt = (
         update(Message)
-        .where(Message.id.in_(due.scalar_subquery()), Message.status == "pending")
+        .where(chosen, Message.status == "pending")
         .values(status="sending", claimed_by=connector_id, lease_until=lease_until,
                 attempts=Message.attempts + 1, updated_at=now)
         .returning(Message)
