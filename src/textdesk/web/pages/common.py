@@ -150,12 +150,14 @@ def render(request: Request, template: str, *, staff: Staff | None = None,
 
 def redirect(url: str, notice: str | None = None) -> RedirectResponse:
     if notice:
-        url += ("&" if "?" in url else "?") + "notice=" + quote(notice)
+        path, hash_, fragment = url.partition("#")
+        url = path + ("&" if "?" in path else "?") + "notice=" + quote(notice) + hash_ + fragment
     return secure_headers(RedirectResponse(url, status_code=303))  # type: ignore[return-value]
 
 
 def wants_json(request: Request) -> bool:
     return ("application/json" in request.headers.get("accept", "")
+            or "application/json" in request.headers.get("content-type", "")
             or request.headers.get("x-requested-with") == "fetch")
 
 
