@@ -125,7 +125,8 @@ class Dispatcher:
                     self.housekeeping()
                     last_housekeeping = time.monotonic()
                 if not self.run_once():
-                    self._stop.wait(self.settings.connector_poll_seconds)
+                    self._stop.wait(dispatch.idle_seconds(
+                        self.db, self.clock.now(), self.settings.connector_poll_seconds))
             except Exception:
                 log.exception("dispatch pass failed")
                 self._stop.wait(1.0)

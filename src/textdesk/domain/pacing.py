@@ -18,9 +18,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-# Kinds whose texts are paced: bulk automated traffic. Staff texts, tests and keyword answers
-# are conversational and few; they go at once and do not wait behind a campaign.
-PACED_KINDS = frozenset({"automated", "campaign"})
+# Kinds whose texts are paced: campaigns, the one bulk traffic. Staff texts, keyword answers
+# and reminders (spread by appointment times, and each one due now) go at once: they never
+# wait behind a campaign, and the claim that sends them stays as fast as it was.
+PACED_KINDS = frozenset({"campaign"})
 
 
 @dataclass(frozen=True)

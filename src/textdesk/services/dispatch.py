@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from textdesk.carriers.base import Accepted, Carrier, CarrierError
 from textdesk.domain.messages import Status
 from textdesk.domain.reasons import cause_for_error
-from textdesk.services import recipients
+from textdesk.services import pacing, recipients
 from textdesk.services.delivery import adopt_early_callbacks, advance
 from textdesk.services.messaging import add_commlog, cancel
 from textdesk.storage import connector as connector_store
@@ -57,11 +57,21 @@ def claim(db: Database, connector_id: str, now: datetime, policy: DispatchPolicy
     with db.transaction() as session:
         rows = message_store.claim_due(session, connector_id, now, now + policy.lease,
                                        policy.batch_size, is_postgres=not db.is_sqlite)
+        # Campaign texts: only what each sending number's pace allows (G4).
+        rows += pacing.claim_paced(session, connector_id, now, now + policy.lease,
+                                   is_postgres=not db.is_sqlite)
         rows = cancel_blocked(session, rows, now)
         for row in rows:
             message_store.add_event(session, row, Status.SENDING.value, "connector", now)
         return [Job(r.id, r.practice_id, r.to_e164, r.from_e164, r.body, r.attempts)
                 for r in rows]
+
+
+def idle_seconds(db: Database, now: datetime, longest: float) -> float:
+    """How long an idle connector sleeps: its poll interval, or less when a paced text's slot
+    comes sooner (so a number's pace is used in full, not rounded up to the poll)."""
+    with db.transaction() as session:
+        return pacing.seconds_until_next(session, now, longest)
 
 
 def cancel_blocked(session: Session, rows: list[Message], now: datetime) -> list[Message]:

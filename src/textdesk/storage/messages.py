@@ -9,6 +9,7 @@ from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from textdesk.domain.pacing import PACED_KINDS
 from textdesk.storage.models import (
     CallbackReceipt,
     Commlog,
@@ -118,6 +119,8 @@ def claim_due(session: Session, connector_id: str, now: datetime, lease_until: d
         select(Message.id)
         .where(Message.status == "pending", Message.next_attempt_at <= now,
                Message.direction == "outbound", number_ready,
+               # campaign texts go through the paced claim (services.pacing)
+               Message.kind.notin_(sorted(PACED_KINDS)),
                ~and_(opted_out, Message.kind != "test", Message.kind != "system"))
         .order_by(Message.next_attempt_at, Message.id)
         .limit(limit)

@@ -11,7 +11,8 @@ from textdesk.storage.models import Base
 # Modules that add tables to Base; importing them registers their tables.
 TABLE_MODULES = ("textdesk.storage.models", "textdesk.storage.flags", "textdesk.storage.users",
                  "textdesk.storage.inbox", "textdesk.storage.leads",
-                 "textdesk.storage.appointments", "textdesk.storage.attempts")
+                 "textdesk.storage.appointments", "textdesk.storage.attempts",
+                 "textdesk.storage.automation", "textdesk.storage.pacing")
 
 _PG_APPEND_ONLY = """
 CREATE OR REPLACE FUNCTION textdesk_append_only() RETURNS trigger AS $$

@@ -1,0 +1,319 @@
+"""Automated messaging tables and their queries: templates, reminder rules, reminders sent,
+confirmation requests, link keys and recall time requests; always scoped to a practice.
+
+Campaign tables live here too (their bulk queries are in storage.campaigns), and the per-number
+pacing state (its queries are in storage.pacing). Messages are linked from these tables, never
+the other way round, except `messages.campaign_id` which bulk fan-out needs.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from textdesk.storage.appointments import Appointment
+from textdesk.storage.models import Base, ConsentEvent, Message
+
+
+class MessageTemplate(Base):
+    __tablename__ = "message_templates"
+    __table_args__ = (UniqueConstraint("practice_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    purpose: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ReminderRule(Base):
+    __tablename__ = "reminder_rules"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"), index=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("message_templates.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # lead | same_day
+    lead_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    send_time: Mapped[str | None] = mapped_column(String(5))  # HH:MM for same_day
+    excluded_weekdays: Mapped[list[int]] = mapped_column(JSON, default=list)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class ReminderSend(Base):
+    """One row per (appointment, rule), ever: the unique key makes each reminder once."""
+
+    __tablename__ = "reminder_sends"
+    __table_args__ = (UniqueConstraint("appointment_id", "rule_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"), index=True)
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id"))
+    rule_id: Mapped[int] = mapped_column(ForeignKey("reminder_rules.id"))
+    status: Mapped[str] = mapped_column(String(20))  # queued | skipped
+    skip_reason: Mapped[str | None] = mapped_column(String(40))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    appointment_start: Mapped[datetime]  # the start it was planned for
+    created_at: Mapped[datetime]
+
+
+class ConfirmationRequest(Base):
+    __tablename__ = "confirmation_requests"
+    __table_args__ = (Index("ix_confirmations_phone", "practice_id", "phone_e164", "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"))
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    phone_e164: Mapped[str] = mapped_column(String(20))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    status: Mapped[str] = mapped_column(String(20))  # open | confirmed | closed
+    created_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]
+    answered_via: Mapped[str | None] = mapped_column(String(20))  # reply | link | staff
+    answer_message_id: Mapped[int | None] = mapped_column(Integer)
+    answered_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class LinkKey(Base):
+    """The secret each practice's confirm and recall links are signed with."""
+
+    __tablename__ = "link_keys"
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"), primary_key=True)
+    secret: Mapped[bytes] = mapped_column(LargeBinary(64))
+    created_at: Mapped[datetime]
+
+
+class RecallRequest(Base):
+    """A time a patient asked for on the recall page; staff call back to book it."""
+
+    __tablename__ = "recall_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    preferred_day: Mapped[date] = mapped_column(Date)
+    part_of_day: Mapped[str] = mapped_column(String(20))  # morning | afternoon | evening
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    handled_at: Mapped[datetime | None]
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("message_templates.id"))
+    body: Mapped[str] = mapped_column(Text)  # the template's text when the campaign was made
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20))
+    start_at: Mapped[datetime]
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    queued: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class CampaignRecipient(Base):
+    __tablename__ = "campaign_recipients"
+    __table_args__ = (UniqueConstraint("campaign_id", "patient_id"),
+                      Index("ix_campaign_recipients_reason", "campaign_id", "skip_reason"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    status: Mapped[str] = mapped_column(String(10))  # queued | skipped
+    skip_reason: Mapped[str | None] = mapped_column(String(40))
+
+
+class NumberPace(Base):
+    """Each sending number's next free slot and today's segment count (see domain.pacing)."""
+
+    __tablename__ = "number_pacing"
+    number_id: Mapped[int] = mapped_column(ForeignKey("sending_numbers.id"), primary_key=True)
+    next_at: Mapped[datetime]
+    day: Mapped[date] = mapped_column(Date)
+    day_segments: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --- templates -------------------------------------------------------------------------------
+
+def get_template(session: Session, practice_id: int, template_id: int) -> MessageTemplate | None:
+    return session.scalar(select(MessageTemplate).where(
+        MessageTemplate.id == template_id, MessageTemplate.practice_id == practice_id))
+
+
+def template_by_name(session: Session, practice_id: int, name: str) -> MessageTemplate | None:
+    return session.scalar(select(MessageTemplate).where(
+        MessageTemplate.practice_id == practice_id, MessageTemplate.name == name))
+
+
+def list_templates(session: Session, practice_id: int) -> list[MessageTemplate]:
+    return list(session.scalars(select(MessageTemplate).where(
+        MessageTemplate.practice_id == practice_id).order_by(MessageTemplate.id)))
+
+
+# --- reminder rules and reminders -----------------------------------------------------------
+
+def get_rule(session: Session, practice_id: int, rule_id: int) -> ReminderRule | None:
+    return session.scalar(select(ReminderRule).where(
+        ReminderRule.id == rule_id, ReminderRule.practice_id == practice_id))
+
+
+def list_rules(session: Session, practice_id: int, active_only: bool = False
+               ) -> list[ReminderRule]:
+    query = select(ReminderRule).where(ReminderRule.practice_id == practice_id)
+    if active_only:
+        query = query.where(ReminderRule.is_active.is_(True))
+    return list(session.scalars(query.order_by(ReminderRule.id)))
+
+
+def practices_with_rules(session: Session) -> list[int]:
+    return list(session.scalars(select(ReminderRule.practice_id).where(
+        ReminderRule.is_active.is_(True)).distinct().order_by(ReminderRule.practice_id)))
+
+
+def upcoming_appointments(session: Session, practice_id: int, start_from: datetime,
+                          start_until: datetime, statuses: list[str]) -> list[Appointment]:
+    return list(session.scalars(select(Appointment).where(
+        Appointment.practice_id == practice_id, Appointment.start_at >= start_from,
+        Appointment.start_at < start_until, Appointment.status.in_(statuses))
+        .order_by(Appointment.start_at, Appointment.id)))
+
+
+def sent_rule_ids(session: Session, appointment_ids: list[int]) -> set[tuple[int, int]]:
+    """(appointment, rule) pairs that already have their reminder row."""
+    if not appointment_ids:
+        return set()
+    rows = session.execute(select(ReminderSend.appointment_id, ReminderSend.rule_id).where(
+        ReminderSend.appointment_id.in_(appointment_ids)))
+    return {(a, r) for a, r in rows}
+
+
+def claim_reminder(session: Session, row: ReminderSend) -> bool:
+    """Insert the reminder's row; False when another scheduler already did (unique key)."""
+    nested = session.begin_nested()
+    try:
+        session.add(row)
+        session.flush()
+    except IntegrityError:
+        nested.rollback()
+        return False
+    nested.commit()
+    return True
+
+
+def reminders_of(session: Session, practice_id: int, appointment_id: int) -> list[ReminderSend]:
+    return list(session.scalars(select(ReminderSend).where(
+        ReminderSend.practice_id == practice_id, ReminderSend.appointment_id == appointment_id)
+        .order_by(ReminderSend.id)))
+
+
+def forget_reminders(session: Session, practice_id: int, appointment_id: int) -> None:
+    """A moved appointment gets its reminders again: the old rows no longer apply."""
+    for row in reminders_of(session, practice_id, appointment_id):
+        session.delete(row)
+    session.flush()
+
+
+def pending_messages_of_appointment(session: Session, practice_id: int,
+                                    appointment_id: int) -> list[Message]:
+    reminder_ids = select(ReminderSend.message_id).where(
+        ReminderSend.practice_id == practice_id, ReminderSend.appointment_id == appointment_id)
+    return list(session.scalars(select(Message).where(
+        Message.practice_id == practice_id, Message.id.in_(reminder_ids),
+        Message.status == "pending").with_for_update()))
+
+
+# --- confirmations ---------------------------------------------------------------------------
+
+def latest_open_request(session: Session, practice_id: int, phone_e164: str,
+                        ) -> ConfirmationRequest | None:
+    return session.scalar(select(ConfirmationRequest).where(
+        ConfirmationRequest.practice_id == practice_id,
+        ConfirmationRequest.phone_e164 == phone_e164, ConfirmationRequest.status == "open")
+        .order_by(ConfirmationRequest.id.desc()).limit(1).with_for_update())
+
+
+def get_request(session: Session, practice_id: int, request_id: int
+                ) -> ConfirmationRequest | None:
+    return session.scalar(select(ConfirmationRequest).where(
+        ConfirmationRequest.id == request_id, ConfirmationRequest.practice_id == practice_id)
+        .with_for_update())
+
+
+def requests_of_appointment(session: Session, practice_id: int, appointment_id: int
+                            ) -> list[ConfirmationRequest]:
+    return list(session.scalars(select(ConfirmationRequest).where(
+        ConfirmationRequest.practice_id == practice_id,
+        ConfirmationRequest.appointment_id == appointment_id).order_by(ConfirmationRequest.id)))
+
+
+def close_open_requests(session: Session, practice_id: int, appointment_id: int,
+                        now: datetime) -> None:
+    session.execute(update(ConfirmationRequest).where(
+        ConfirmationRequest.practice_id == practice_id,
+        ConfirmationRequest.appointment_id == appointment_id,
+        ConfirmationRequest.status == "open").values(status="closed", answered_at=now)
+        .execution_options(synchronize_session="fetch"))
+
+
+def changed_consent(session: Session, practice_id: int, message_id: int) -> bool:
+    """Whether this inbound text was itself a consent keyword (STOP, START, YES after STOP)."""
+    return session.scalar(select(ConsentEvent.id).where(
+        ConsentEvent.practice_id == practice_id,
+        ConsentEvent.evidence_message_id == message_id).limit(1)) is not None
+
+
+# --- link keys and recall requests ---------------------------------------------------------
+
+def find_link_key(session: Session, practice_id: int) -> bytes | None:
+    row = session.get(LinkKey, practice_id)
+    return row.secret if row is not None else None
+
+
+def link_key(session: Session, practice_id: int, now: datetime) -> bytes:
+    """The practice's link secret, made on first use (two makers: one wins, both read it)."""
+    row = session.get(LinkKey, practice_id)
+    if row is not None:
+        return row.secret
+    nested = session.begin_nested()
+    try:
+        session.add(LinkKey(practice_id=practice_id, secret=secrets.token_bytes(32),
+                            created_at=now))
+        session.flush()
+        nested.commit()
+    except IntegrityError:
+        nested.rollback()
+    row = session.get(LinkKey, practice_id, populate_existing=True)
+    assert row is not None
+    return row.secret
+
+
+def add(session: Session, row: Base) -> None:
+    session.add(row)
+    session.flush()
+
+
+def list_recall_requests(session: Session, practice_id: int, limit: int = 200
+                         ) -> list[RecallRequest]:
+    return list(session.scalars(select(RecallRequest).where(
+        RecallRequest.practice_id == practice_id).order_by(RecallRequest.id.desc())
+        .limit(limit)))
