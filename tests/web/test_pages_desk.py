@@ -186,7 +186,7 @@ def test_demo_mode_shows_the_phone_with_the_patients(db: Database, clock: Frozen
         front = desk(c, db, clock)
         make_patient(c, front.practice, "(415) 555-0123", first_name="Ava")
         html = c.get("/demo/phone").text
-        assert "Ava Doe — +14155550123" in html and ">STOP<" in html
+        assert "Ava Doe — (415) 555-0123" in html and ">STOP<" in html
         r = c.post("/demo/phone", data={"from_phone": "+14155550123", "to_number": "+19999999999",
                                         "body": "hi", "csrf_token": csrf_of(html)},
                    follow_redirects=False)

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from itsdangerous import BadSignature, Signer
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from textdesk.domain.consent import display_phone
 from textdesk.services import auth
 from textdesk.services import inbox as inbox_service
 from textdesk.services.auth import Staff
@@ -123,6 +124,7 @@ def _local_time(value: datetime | str | None, tz_name: str = "America/New_York")
 
 
 templates.filters["local"] = _local_time
+templates.filters["phone"] = lambda e164: display_phone(e164) if e164 else ""
 templates.filters["label"] = lambda code: str(code or "").replace("_", " ").capitalize()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -18,8 +20,22 @@ router = APIRouter(include_in_schema=False)
 def connector_page(request: Request, staff: StaffDep, session: SessionDep) -> Response:
     status = connector_status.status(session, staff.practice.id, state(request).clock.now())
     unacknowledged = [e for e in status["errors"] if not e["acknowledged"]]
+    last = status["last_heartbeat_at"]
+    age = (state(request).clock.now() - datetime.fromisoformat(last)).total_seconds() if last \
+        else None
     return render(request, "connector.html", staff=staff, session=session, status=status,
-                  unacknowledged=unacknowledged, nav="connector")
+                  unacknowledged=unacknowledged, heartbeat_age=_ago(age), nav="connector")
+
+
+def _ago(seconds: float | None) -> str:
+    if seconds is None:
+        return "no heartbeat ever"
+    seconds = max(0, int(seconds))
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'} ago"
+    return f"{seconds} second{'' if seconds == 1 else 's'} ago"
 
 
 @router.post("/connector/errors/{error_id}/acknowledge", dependencies=[CsrfDep])

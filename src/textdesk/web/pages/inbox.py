@@ -55,6 +55,7 @@ def inbox_rows(request: Request, staff: StaffDep, session: SessionDep, view: str
         except AppError as error:
             return problem(request, staff, session, error)
         response = render(request, "_inbox_rows.html", staff=staff, inbox=data)
+        response.headers["X-Inbox-Total"] = str(data.total)
     response.headers["X-Inbox-Stamp"] = stamp
     response.headers["X-Unread-Total"] = str(
         inbox_service.unread_total(session, staff.practice.id))

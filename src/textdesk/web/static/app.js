@@ -32,7 +32,7 @@
           var stamp = response.headers.get("X-Inbox-Stamp") || response.headers.get("X-Thread-Stamp");
           return response.text().then(function (html) {
             element.dataset.stamp = stamp || "";
-            onChange(html);
+            onChange(html, response);
           });
         })
         .catch(function () { /* offline for a moment: the next tick tries again */ })
@@ -44,8 +44,16 @@
   // --- inbox -----------------------------------------------------------------------------
   var rows = document.getElementById("inbox-rows");
   if (rows && rows.dataset.pollUrl) {
-    poll(rows, 2000, function (html) {
+    poll(rows, 2000, function (html, response) {
       rows.innerHTML = html;
+      var total = parseInt(response.headers.get("X-Inbox-Total"), 10);
+      var totalText = document.getElementById("inbox-total");
+      if (totalText && !isNaN(total)) {
+        totalText.textContent = total.toLocaleString("en-US") + " conversation" + (total === 1 ? "" : "s");
+      }
+      var unreadFilter = document.getElementById("unread-filter-count");
+      var unread = response.headers.get("X-Unread-Total");
+      if (unreadFilter && unread !== null) unreadFilter.textContent = unread;
       var live = document.getElementById("inbox-live");
       if (live) live.textContent = "Inbox updated.";
     });
