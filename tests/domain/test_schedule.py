@@ -124,3 +124,13 @@ def test_plan_reminders(now: datetime, first_open: datetime | None,
                         expected: dict[int, Plan]) -> None:
     rules = [SEVEN, TWO, HOURS, MORNING, LATE]
     assert plan_reminders(rules, APPT, now, NY, first_open or now) == expected
+
+
+@pytest.mark.parametrize(("at", "expected"), [
+    (utc(2026, 3, 2, 17, 0), utc(2026, 3, 3, 2, 0)),  # 12:00 EST → closes 21:00 EST
+    (utc(2026, 3, 3, 3, 0), utc(2026, 3, 3, 3, 0)),  # shut: itself
+])
+def test_window_close(at: datetime, expected: datetime) -> None:
+    from textdesk.domain.schedule import window_close
+
+    assert window_close(at, NY, LEGAL) == expected

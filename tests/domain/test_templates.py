@@ -1,3 +1,6 @@
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from textdesk.domain.templates import (
@@ -5,6 +8,7 @@ from textdesk.domain.templates import (
     Part,
     Purpose,
     TemplateSyntaxError,
+    appointment_values,
     check,
     fields_of,
     parse,
@@ -39,6 +43,7 @@ VALUES = {"first_name": "Ana", "clinic_name": "Main Dental", "clinic_phone": "(4
     ("Book: {recall_link}", Purpose.REMINDER, ["field_not_available"]),
     ("{last_name} {balance}", Purpose.REMINDER, ["unknown_field", "unknown_field"]),
     ("x" * 1590 + "{first_name}", Purpose.REMINDER, ["too_long"]),
+    ("Hi \ue000", Purpose.REMINDER, ["invalid_character"]),
 ])
 def test_problems_are_found_when_saved(text: str, purpose: Purpose, codes: list[str]) -> None:
     assert [p.code for p in check(text, purpose)] == codes
@@ -78,6 +83,17 @@ def test_parse_and_fields() -> None:
 def test_only_the_minimum_patient_data_is_offered() -> None:
     assert set(FIELDS) == {"first_name", "clinic_name", "clinic_phone", "appt_date",
                            "appt_time", "confirm_link", "recall_link"}
+
+
+@pytest.mark.parametrize(("start", "zone", "date", "clock"), [
+    (datetime(2026, 3, 3, 14, 30, tzinfo=UTC), "America/New_York", "Tue Mar 3", "9:30 AM"),
+    (datetime(2026, 3, 10, 17, 5, tzinfo=UTC), "America/New_York", "Tue Mar 10", "1:05 PM"),
+    (datetime(2026, 3, 10, 4, 0, tzinfo=UTC), "America/New_York", "Tue Mar 10", "12:00 AM"),
+    (datetime(2026, 3, 10, 19, 0, tzinfo=UTC), "America/Los_Angeles", "Tue Mar 10", "12:00 PM"),
+])
+def test_appointment_values_in_the_practice_zone(start: datetime, zone: str, date: str,
+                                                 clock: str) -> None:
+    assert appointment_values(start, ZoneInfo(zone)) == {"appt_date": date, "appt_time": clock}
 
 
 def test_preview_counts_segments() -> None:

@@ -10,6 +10,7 @@ class Severity(StrEnum):
     BLOCKER = "blocker"  # nothing is sent until someone fixes it
     HOLD = "hold"  # accepted; waits and leaves by itself when the hold lifts
     WARNING = "warning"  # may fail or cost more; does not stop the text
+    SKIP = "skip"  # an automated text that was not written (campaign, reminder), and why
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class ReasonSpec:
 
 
 _B, _H, _W = Severity.BLOCKER, Severity.HOLD, Severity.WARNING
+_S = Severity.SKIP
 
 CATALOGUE: dict[str, ReasonSpec] = {
     spec.code: spec
@@ -87,6 +89,25 @@ CATALOGUE: dict[str, ReasonSpec] = {
                    "The carrier did not accept the text yet (a temporary error); it is retried "
                    "with backoff.",
                    "Nothing to do: it is retried. If it keeps failing, check the Connector page."),
+        ReasonSpec("daily_cap_reached", _H,
+                   "The sending number has sent its daily cap of segments; the text waits for "
+                   "the next day.",
+                   "Nothing to do: it leaves tomorrow. Ask for a higher cap to send more a day."),
+        ReasonSpec("campaign_paused", _H, "The text's campaign is paused.",
+                   "Resume the campaign to send it."),
+        ReasonSpec("duplicate_phone", _S,
+                   "Another patient with the same phone already gets this campaign.",
+                   "Nothing to do: one text per phone."),
+        ReasonSpec("reminder_superseded", _S,
+                   "A reminder closer to the appointment was due at the same time; only that "
+                   "one was sent.",
+                   "Nothing to do: the patient got the closer reminder."),
+        ReasonSpec("appointment_too_soon", _S,
+                   "The reminder could only arrive after the appointment starts (send window).",
+                   "Nothing to do, or widen the practice's send window."),
+        ReasonSpec("appointment_confirmed", _S,
+                   "The appointment is already confirmed; no confirmation request was sent.",
+                   "Nothing to do."),
         ReasonSpec("link_shortener", _W,
                    "The text uses a public link shortener, which carriers often block.",
                    "Use the full link on your own domain."),

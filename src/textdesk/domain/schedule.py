@@ -90,6 +90,15 @@ def next_allowed(at: datetime, zones: Iterable[str], window: Window) -> datetime
     return _next_open_in(at, zone(names[0]), window)
 
 
+def window_close(at: datetime, zone_name: str, window: Window) -> datetime:
+    """When the window that `at` is inside closes (`at` itself when it is shut)."""
+    tz = zone(zone_name)
+    hours = window.opening(at.astimezone(tz).date(), tz)
+    if hours is None or not hours[0] <= at < hours[1]:
+        return at
+    return hours[1]
+
+
 def _next_open_in(at: datetime, tz: ZoneInfo, window: Window) -> datetime:
     local_day = at.astimezone(tz).date()
     for offset in range(-1, 9):

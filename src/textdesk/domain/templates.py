@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from textdesk.domain.segments import MAX_BODY_CHARS, count_segments
 
@@ -57,11 +59,14 @@ WORST_CASE: dict[str, str] = {
 }
 
 _FIELD = re.compile(r"[a-z_][a-z0-9_]*")
+# Private-use characters are kept for bulk rendering's placeholders (storage.campaigns).
+_RESERVED = re.compile("[\ue000-\uf8ff]")
 
 
 @dataclass(frozen=True)
 class Problem:
-    code: str  # template_empty | unbalanced_braces | unknown_field | field_not_available | too_long
+    code: str  # template_empty | invalid_character | unbalanced_braces | unknown_field |
+    #            field_not_available | too_long
     message: str
 
     def as_dict(self) -> dict[str, str]:
@@ -120,6 +125,8 @@ def check(text: str, purpose: Purpose) -> list[Problem]:
     """Every problem of a template for this purpose; an empty list means it is sound."""
     if not text.strip():
         return [Problem("template_empty", "The template is empty.")]
+    if _RESERVED.search(text):
+        return [Problem("invalid_character", "The template holds a private-use character.")]
     try:
         parts = parse(text)
     except TemplateSyntaxError as error:
@@ -152,6 +159,14 @@ def render(text: str, values: Mapping[str, str]) -> str:
 
 def _join(parts: list[Part], values: Mapping[str, str]) -> str:
     return "".join(values[p.text] if p.is_field else p.text for p in parts)
+
+
+def appointment_values(start: datetime, zone: ZoneInfo) -> dict[str, str]:
+    """The appointment's date and time as the patient reads them, in the practice's zone."""
+    local = start.astimezone(zone)
+    hour = local.hour % 12 or 12
+    return {"appt_date": f"{local:%a %b} {local.day}",
+            "appt_time": f"{hour}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'}"}
 
 
 def preview(text: str, purpose: Purpose) -> dict[str, object]:
