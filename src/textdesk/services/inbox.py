@@ -21,7 +21,7 @@ from textdesk.domain.messages import MessageKind
 from textdesk.domain.segments import count_segments
 from textdesk.services import consent as consent_service
 from textdesk.services import diagnostics
-from textdesk.services.messaging import PRICE_PER_SEGMENT, Queued, send_text
+from textdesk.services.messaging import PRICE_PER_SEGMENT, Queued, failure_of, send_text
 from textdesk.services.recipients import Recipient, judge, patient_recipient
 from textdesk.storage import consent as consent_store
 from textdesk.storage import flags as flag_store
@@ -101,7 +101,7 @@ def inbox_stamp(session: Session, practice_id: int) -> str:
 @dataclass(frozen=True)
 class ThreadText:
     message: Message
-    why: dict[str, Any]  # holds, history, failure: services.diagnostics.explain_message
+    why: dict[str, Any]  # holds, history, failure: as services.diagnostics.explain_message
 
 
 @dataclass(frozen=True)
@@ -150,9 +150,14 @@ def open_conversation(session: Session, practice_id: int, conversation_id: int,
 
 def thread(session: Session, practice_id: int, conversation_id: int,
            now: datetime) -> list[ThreadText]:
-    messages = message_store.messages_of_conversation(session, practice_id, conversation_id,
-                                                      limit=THREAD_SIZE)
-    return [ThreadText(m, diagnostics.explain_message(session, m, now)) for m in messages]
+    """Each text with its why: what `diagnostics.explain_message` answers for one text, built
+    from the same parts, with the histories of the whole thread fetched in one query."""
+    messages = inbox_store.thread_messages(session, practice_id, conversation_id, THREAD_SIZE)
+    history = inbox_store.histories(session, [m.id for m in messages])
+    return [ThreadText(m, {"holds": [r.as_dict()
+                                     for r in diagnostics.message_holds(session, m, now)],
+                           "history": history[m.id], "failure": failure_of(m)})
+            for m in messages]
 
 
 def live_thread(session: Session, practice_id: int, conversation_id: int,

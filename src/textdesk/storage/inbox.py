@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Index, Select, func, select, update
 from sqlalchemy.orm import Session
 
-from textdesk.storage.models import Conversation, Message, Patient
+from textdesk.storage.models import Conversation, Message, MessageEvent, Patient
 
 # The unread badge sums unread counts on every page; this index answers it without the table.
 UNREAD_INDEX = Index("ix_conversations_practice_unread",
@@ -118,13 +118,40 @@ def mark_read(session: Session, practice_id: int, conversation_id: int) -> None:
         .execution_options(synchronize_session=False))
 
 
+# Without statistics (no ANALYZE yet) SQLite may walk messages by practice_id, newest first,
+# through every text of the practice to find one thread's; name the thread's index instead.
+_BY_THREAD = "INDEXED BY ix_messages_conversation"
+
+
+def thread_messages(session: Session, practice_id: int, conversation_id: int,
+                    limit: int = 100) -> list[Message]:
+    """The newest texts of a thread, oldest first."""
+    rows = session.scalars(
+        select(Message).with_hint(Message, _BY_THREAD, "sqlite")
+        .where(Message.practice_id == practice_id, Message.conversation_id == conversation_id)
+        .order_by(Message.id.desc()).limit(limit)).all()
+    return list(reversed(rows))
+
+
 def thread_signature(session: Session, practice_id: int, conversation_id: int,
                      limit: int = 100) -> list[tuple[int, str]]:
     """(id, status) of the newest texts of a thread: what a live thread compares."""
     return [(int(i), str(s)) for i, s in session.execute(
-        select(Message.id, Message.status)
+        select(Message.id, Message.status).with_hint(Message, _BY_THREAD, "sqlite")
         .where(Message.practice_id == practice_id, Message.conversation_id == conversation_id)
         .order_by(Message.id.desc()).limit(limit))]
+
+
+def histories(session: Session, message_ids: list[int]) -> dict[int, list[MessageEvent]]:
+    """The status history of many texts in one query (a thread shows each text's)."""
+    found: dict[int, list[MessageEvent]] = {i: [] for i in message_ids}
+    if not message_ids:
+        return found
+    for event in session.scalars(select(MessageEvent)
+                                 .where(MessageEvent.message_id.in_(message_ids))
+                                 .order_by(MessageEvent.message_id, MessageEvent.id)):
+        found[event.message_id or 0].append(event)
+    return found
 
 
 def conversation_by_phone(session: Session, practice_id: int, e164: str) -> Conversation | None:

@@ -17,18 +17,20 @@ from textdesk.web.pages.inbox import problem
 
 router = APIRouter(include_in_schema=False)
 
-COLUMN_SIZE = 100  # the newest leads of each stage; closed stages grow without end
+# The newest leads of each stage: active ones are worked, so more of them show; closed stages
+# grow without end and are looked at rarely.
+COLUMN_SIZE = {True: 100, False: 30}
 
 
 @router.get("/leads")
 def leads_board(request: Request, staff: StaffDep, session: SessionDep) -> Response:
     columns = [(stage, lead_store.list_leads(session, staff.practice.id, stage=stage.value,
-                                             limit=COLUMN_SIZE))
+                                             limit=COLUMN_SIZE[lead_rules.is_active(stage)]))
                for stage in LeadStage]
     moves = {stage.value: sorted((t for t in lead_rules.TRANSITIONS[stage]),
                                  key=list(LeadStage).index) for stage in LeadStage}
     return render(request, "leads.html", staff=staff, session=session, columns=columns,
-                  moves=moves, active=lead_rules.ACTIVE_STAGES, nav="leads")
+                  moves=moves, active=lead_rules.ACTIVE_STAGES, sizes=COLUMN_SIZE, nav="leads")
 
 
 @router.post("/leads/{lead_id}/stage", dependencies=[CsrfDep])
