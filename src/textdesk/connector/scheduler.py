@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from textdesk.services import lead_automation
+from textdesk.services import lead_automation, reminders
 from textdesk.services.clock import Clock
 from textdesk.storage.db import Database
 
@@ -32,6 +32,8 @@ class PeriodicJob:
 JOBS: list[PeriodicJob] = [
     # D4: bookings inside the appointment window win leads; silence loses them.
     PeriodicJob("lead_automation", timedelta(minutes=5), lead_automation.run),
+    # G2: each appointment's reminders, once each, at their lead times.
+    PeriodicJob("reminders", timedelta(minutes=1), reminders.run),
 ]
 
 

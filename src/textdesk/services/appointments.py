@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from textdesk.domain import appointments as rules
 from textdesk.domain.appointments import AppointmentStatus
 from textdesk.domain.errors import Conflict, Invalid, NotFound
-from textdesk.services import lead_automation
+from textdesk.services import lead_automation, reminders
 from textdesk.services.leads import get_lead, link_patient
 from textdesk.storage import appointments as appointment_store
 from textdesk.storage import leads as lead_store
@@ -74,8 +74,9 @@ def update(session: Session, practice: Practice, appointment_id: int,
     provider = _provider(changes["provider"]) if "provider" in changes else None
     clinic = (_clinic(session, practice.id, changes["clinic_id"], None, None)
               if changes.get("clinic_id") is not None else None)
-    if start is not None:
+    if start is not None and start != appointment.start_at:
         appointment.start_at = start
+        reminders.after_reschedule(session, practice.id, appointment, now)
     if provider is not None:
         appointment.provider = provider
     if clinic is not None:
@@ -102,6 +103,7 @@ def cancel(session: Session, practice: Practice, appointment_id: int,
     appointment.status = AppointmentStatus.CANCELLED.value
     appointment.updated_at = now
     lead_automation.after_cancellation(session, practice.id, appointment, now)
+    reminders.after_cancellation(session, practice.id, appointment, now)
     return appointment
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from textdesk.services import consent_replies, lead_automation
+from textdesk.services import confirmations, consent_replies, lead_automation
 from textdesk.storage import flags as flag_store
 from textdesk.storage.models import Message
 
@@ -22,6 +22,8 @@ REACTIONS: list[Reaction] = [
     consent_replies.react_to_consent_keywords,
     # A lead's reply: activity, engages an active lead; a closed lead thread redirects (D3).
     lead_automation.react_to_lead_reply,
+    # C, Y, YES, CONFIRM confirm the latest open confirmation request (G3), never after STOP.
+    confirmations.react_to_reply,
 ]
 
 # A blocked sender's text is dropped unseen: only these run for it (F6).

@@ -16,6 +16,8 @@ class Appointment(Base):
     __table_args__ = (
         Index("ix_appointments_practice_start", "practice_id", "start_at"),
         Index("ix_appointments_patient", "practice_id", "patient_id"),
+        # The practice management system's own id, so a re-imported CSV updates, not repeats.
+        Index("uq_appointments_external", "practice_id", "external_id", unique=True),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"))
@@ -25,6 +27,7 @@ class Appointment(Base):
     start_at: Mapped[datetime]
     provider: Mapped[str] = mapped_column(String(100), default="")
     status: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str | None] = mapped_column(String(64))  # set by CSV import
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -67,3 +70,8 @@ def live_of_lead(session: Session, practice_id: int, lead_id: int,
         .where(Appointment.practice_id == practice_id, whose,
                Appointment.status.in_([s.value for s in LIVE]))
         .order_by(Appointment.created_at, Appointment.id)))
+
+
+def by_external_id(session: Session, practice_id: int, external_id: str) -> Appointment | None:
+    return session.scalar(select(Appointment).where(
+        Appointment.practice_id == practice_id, Appointment.external_id == external_id))

@@ -317,3 +317,20 @@ def list_recall_requests(session: Session, practice_id: int, limit: int = 200
     return list(session.scalars(select(RecallRequest).where(
         RecallRequest.practice_id == practice_id).order_by(RecallRequest.id.desc())
         .limit(limit)))
+
+
+def add_all(session: Session, rows: list[Base]) -> None:
+    session.add_all(rows)
+    session.flush()
+
+
+# --- campaigns -------------------------------------------------------------------------------
+
+def get_campaign(session: Session, practice_id: int, campaign_id: int) -> Campaign | None:
+    return session.scalar(select(Campaign).where(
+        Campaign.id == campaign_id, Campaign.practice_id == practice_id).with_for_update())
+
+
+def list_campaigns(session: Session, practice_id: int, limit: int = 200) -> list[Campaign]:
+    return list(session.scalars(select(Campaign).where(Campaign.practice_id == practice_id)
+                                .order_by(Campaign.id.desc()).limit(limit)))

@@ -12,7 +12,8 @@ from textdesk.storage.models import Base
 TABLE_MODULES = ("textdesk.storage.models", "textdesk.storage.flags", "textdesk.storage.users",
                  "textdesk.storage.inbox", "textdesk.storage.leads",
                  "textdesk.storage.appointments", "textdesk.storage.attempts",
-                 "textdesk.storage.automation", "textdesk.storage.pacing")
+                 "textdesk.storage.automation", "textdesk.storage.pacing",
+                 "textdesk.storage.campaigns")
 
 _PG_APPEND_ONLY = """
 CREATE OR REPLACE FUNCTION textdesk_append_only() RETURNS trigger AS $$
