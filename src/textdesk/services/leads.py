@@ -148,13 +148,15 @@ def staff_update(session: Session, practice_id: int, lead_id: int, changes: dict
                           stages=[s.value for s in LeadStage]) from exc
     reason = _text(changes.get("reason"), "reason")
     actor = _name(changes.get("actor"), "actor", required=False) or "staff"
-    names = {f: _name(changes[f], f, required=f == "first_name")
-             for f in ("first_name", "last_name", "owner") if f in changes}
+    names: dict[str, str | None] = {f: _name(changes[f], f, required=f == "first_name")
+                                    for f in ("first_name", "last_name", "owner") if f in changes}
+    if "owner" in names:
+        names["owner"] = names["owner"] or None  # an empty owner means nobody owns it
     if stage is not None and change_stage(session, lead, stage, now, by=ChangedBy.STAFF,
                                           reason=reason or "changed by staff", actor=actor):
         lead.last_activity_at = now
     for field, value in names.items():
-        setattr(lead, field, value or (None if field == "owner" else value))
+        setattr(lead, field, value)
     lead.updated_at = now
     return lead
 
