@@ -155,7 +155,7 @@ def test_clinics_limits_and_numbers(front: Desk, client: TestClient) -> None:
     assert next(c for c in clinics if c["id"] == uptown["id"])["monthly_limit_usd"] is None
     r = client.post("/settings/numbers", data={"clinic_id": uptown["id"], "e164": "+15005550011",
                                                "kind": "hosted_landline", "csrf_token": csrf})
-    assert r.status_code == 200 and "+15005550011" in r.text and "Pending verification" in r.text
+    assert r.status_code == 200 and "(500) 555-0011" in r.text and "Pending verification" in r.text
 
 
 def test_only_managers_change_settings(client: TestClient, db: Database,

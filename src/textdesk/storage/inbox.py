@@ -6,6 +6,7 @@ with tens of thousands of threads pages as fast as one with ten.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -104,7 +105,8 @@ def inbox_stamp(session: Session, practice_id: int) -> str:
         .where(Conversation.practice_id == practice_id)).one()
     unread_sum = session.scalar(select(func.coalesce(func.sum(Conversation.unread_count), 0))
                                 .where(Conversation.practice_id == practice_id))
-    return f"{latest.isoformat() if latest else '-'}|{newest_id or 0}|{unread_sum or 0}"
+    raw = f"{latest.isoformat() if latest else '-'}|{newest_id or 0}|{unread_sum or 0}"
+    return hashlib.sha1(raw.encode()).hexdigest()[:16]  # opaque, and safe in a URL
 
 
 def mark_read(session: Session, practice_id: int, conversation_id: int) -> None:

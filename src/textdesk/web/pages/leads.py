@@ -19,7 +19,7 @@ router = APIRouter(include_in_schema=False)
 
 # The newest leads of each stage: active ones are worked, so more of them show; closed stages
 # grow without end and are looked at rarely.
-COLUMN_SIZE = {True: 100, False: 30}
+COLUMN_SIZE = {True: 50, False: 20}
 
 
 @router.get("/leads")
