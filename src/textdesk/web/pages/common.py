@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, Signer
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -43,7 +43,7 @@ def session_secret(request: Request) -> str:
     return request.app.state.session_secret  # type: ignore[no-any-return]
 
 
-def ensure_session_secret(app: Any, configured: str | None) -> str:
+def ensure_session_secret(app: FastAPI, configured: str | None) -> str:
     """The configured secret, or one made for this process (sessions end on restart)."""
     app.state.session_secret = configured or secrets.token_urlsafe(48)
     return app.state.session_secret  # type: ignore[no-any-return]
@@ -163,7 +163,7 @@ def wants_json(request: Request) -> bool:
             or request.headers.get("x-requested-with") == "fetch")
 
 
-def install_handlers(app: Any) -> None:
+def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, _exc: SignInRequired) -> Response:
         if wants_json(request) or request.method != "GET":
