@@ -266,10 +266,38 @@ def test_text_blocked_after_it_was_accepted_is_canceled_at_claim(
     patient = make_patient(client, practice)
     sent = post(client, practice, patient["id"]).json()
     client.patch("/api/v1/practice", json={"sms_enabled": False}, headers=practice.auth)
+    waiting = client.get(f"/api/v1/messages/{sent['id']}", headers=practice.auth).json()
+    assert waiting["status"] == "pending" and codes(waiting["blockers"]) == ["sms_not_enabled"]
     assert carrier_answers(db, clock) == 0
     detail = client.get(f"/api/v1/messages/{sent['id']}", headers=practice.auth).json()
     assert detail["status"] == "canceled" and detail["canceled_reason"] == "sms_not_enabled"
+    assert detail["cancellation"] == {"code": "sms_not_enabled",
+                                      "message": "Texting is not enabled for this practice.",
+                                      "fix": "Enable SMS for the practice in Settings."}
+    assert detail["blockers"] == [] and detail["holds"] == []
     assert [h["status"] for h in detail["history"]] == ["pending", "canceled"]
+
+
+def test_staff_cancel_and_carrier_retry_explain_themselves(client: TestClient, db: Database,
+                                                           clock: FrozenClock) -> None:
+    practice = make_practice(client)
+    patient = make_patient(client, practice)
+    canceled = post(client, practice, patient["id"]).json()
+    client.post(f"/api/v1/messages/{canceled['id']}/cancel", headers=practice.auth)
+    detail = client.get(f"/api/v1/messages/{canceled['id']}", headers=practice.auth).json()
+    assert detail["cancellation"]["code"] == "staff_canceled"
+    assert detail["cancellation"]["message"] == "Staff canceled the text before it left."
+    retried = post(client, practice, patient["id"]).json()
+    dispatch.heartbeat(db, "connector-test", "host", clock.now())
+    (job,) = dispatch.claim(db, "connector-test", clock.now(), POLICY)
+    dispatch.record_refused(db, job, CarrierError("busy", http_status=503, is_transient=True),
+                            clock.now(), POLICY)
+    detail = client.get(f"/api/v1/messages/{retried['id']}", headers=practice.auth).json()
+    assert detail["status"] == "pending" and detail["failure"] is None
+    (hold,) = detail["holds"]
+    assert hold["code"] == "carrier_retry"
+    assert hold["message"].endswith("Next try at 2026-03-02 15:00 UTC.")
+    assert hold["fix"].startswith("Nothing to do: it is retried.")
 
 
 def test_a_landline_learned_cancels_the_next_waiting_text(client: TestClient, db: Database,

@@ -1,4 +1,5 @@
-"""Explaining: why a patient can or cannot be texted (H1), why a text waits or failed (H2)."""
+"""Explaining: why a patient can or cannot be texted (H1), why a text waits, failed or was
+canceled (H2). Every answer comes from the one rule engine or the failure-cause table."""
 
 from __future__ import annotations
 
@@ -9,12 +10,17 @@ from sqlalchemy.orm import Session
 
 from textdesk.domain.eligibility import Verdict
 from textdesk.domain.messages import Status
-from textdesk.domain.reasons import Reason, reason
+from textdesk.domain.reasons import CATALOGUE, Reason, reason
 from textdesk.services.messaging import failure_of
-from textdesk.services.recipients import is_connector_alive, patient_recipient, judge
+from textdesk.services.recipients import judge, patient_recipient, recheck
 from textdesk.storage import messages as message_store
-from textdesk.storage import practices as practice_store
 from textdesk.storage.models import Message
+
+# Cancellations that are not a rule's verdict but someone's act.
+_CANCELED_BY = {
+    "staff_canceled": Reason("staff_canceled", "Staff canceled the text before it left.",
+                             "Send it again if it is still needed."),
+}
 
 
 def can_text_patient(session: Session, practice_id: int, patient_id: int,
@@ -23,31 +29,48 @@ def can_text_patient(session: Session, practice_id: int, patient_id: int,
                  body=body).verdict
 
 
-def message_holds(session: Session, message: Message, now: datetime) -> list[Reason]:
+def pending_verdict(session: Session, message: Message, now: datetime) -> Verdict | None:
+    """The rules' verdict on a waiting text as it stands now; None once it has left."""
+    if message.status != Status.PENDING or message.direction != "outbound":
+        return None
+    ((_, verdict),) = recheck(session, [message], now, connector_alive=None)
+    return verdict
+
+
+def message_holds(session: Session, message: Message, now: datetime,
+                  verdict: Verdict | None = None) -> list[Reason]:
     """What keeps a pending text waiting, right now."""
-    if message.status != Status.PENDING:
+    verdict = verdict or pending_verdict(session, message, now)
+    if verdict is None:
         return []
-    holds: list[Reason] = []
-    number = practice_store.get_number(session, message.number_id) if message.number_id else None
-    if number is not None and number.status == "pending_verification":
-        holds.append(reason("number_pending_verification"))
-    if not is_connector_alive(session, now):
-        holds.append(reason("connector_down"))
-    if message.next_attempt_at > now and message.wait_reason:
+    holds = list(verdict.holds)
+    if message.next_attempt_at > now and message.wait_reason in CATALOGUE:
+        spec = CATALOGUE[message.wait_reason]
         holds.append(reason(message.wait_reason,
-                            _waiting_until(message.wait_reason, message.next_attempt_at)))
+                            f"{spec.message} Next try at {message.next_attempt_at:%Y-%m-%d %H:%M}"
+                            f" UTC."))
     return holds
 
 
-def _waiting_until(code: str, at: datetime) -> str:
-    from textdesk.domain.reasons import CATALOGUE
-
-    return f"{CATALOGUE[code].message} Next try at {at:%Y-%m-%d %H:%M} UTC."
+def cancellation_of(message: Message) -> dict[str, str] | None:
+    """Why a canceled text never left: the blocker that stopped it, or who canceled it."""
+    code = message.cancel_reason
+    if message.status != Status.CANCELED or not code:
+        return None
+    if code in CATALOGUE:
+        return reason(code).as_dict()
+    known = _CANCELED_BY.get(code)
+    return known.as_dict() if known else {"code": code, "message": "The text was canceled.",
+                                          "fix": "Send it again if it is still needed."}
 
 
 def explain_message(session: Session, message: Message, now: datetime) -> dict[str, Any]:
+    """Holds (and blockers that will cancel it) while pending; cause and fix once failed."""
+    verdict = pending_verdict(session, message, now)
     return {
-        "holds": [r.as_dict() for r in message_holds(session, message, now)],
+        "holds": [r.as_dict() for r in message_holds(session, message, now, verdict)],
+        "blockers": [r.as_dict() for r in verdict.blockers] if verdict else [],
         "history": message_store.history(session, message.id),
         "failure": failure_of(message),
+        "cancellation": cancellation_of(message),
     }

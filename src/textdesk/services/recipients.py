@@ -15,13 +15,14 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from textdesk.domain.consent import NO_CONSENT, ConsentStatus
 from textdesk.domain.eligibility import NumberFacts, SendContext, Verdict, evaluate
 from textdesk.domain.errors import NotFound
 from textdesk.domain.messages import MessageKind
 from textdesk.domain.phone import parse_phone
 from textdesk.storage import connector as connector_store
 from textdesk.storage import consent as consent_store
-from textdesk.storage import leads as lead_store
+from textdesk.storage import judging as judging_store
 from textdesk.storage import messages as message_store
 from textdesk.storage import practices as practice_store
 from textdesk.storage.models import Clinic, Message, Practice, SendingNumber
@@ -87,9 +88,13 @@ def load_sender(session: Session, practice: Practice, clinic: Clinic | None, now
 
 
 def context_for(session: Session, sender: Sender, recipient: Recipient, *, now: datetime,
-                body: str | None, kind: MessageKind) -> SendContext:
+                body: str | None, kind: MessageKind,
+                consent: ConsentStatus | None = None) -> SendContext:
+    """The rules' input; `consent` may be given when it was loaded for a whole batch."""
     practice, number = sender.practice, sender.number
-    parsed = parse_phone(recipient.phone_raw, practice.default_country)
+    if consent is None:
+        parsed = parse_phone(recipient.phone_raw, practice.default_country)
+        consent = consent_store.current_status(session, practice.id, parsed.e164)
     return SendContext(
         now=now,
         sms_enabled=practice.sms_enabled,
@@ -99,7 +104,7 @@ def context_for(session: Session, sender: Sender, recipient: Recipient, *, now: 
         default_country=practice.default_country,
         allowed_countries=tuple(practice.allowed_countries or ()),
         phone_finding=recipient.phone_finding,
-        consent=consent_store.current_status(session, practice.id, parsed.e164),
+        consent=consent,
         lead_stage=recipient.lead_stage,
         body=body,
         kind=kind,
@@ -141,22 +146,28 @@ def with_phone(recipient: Recipient, phone_raw: str) -> Recipient:
 
 # --- the connector's second look ------------------------------------------------------------
 
-def recheck(session: Session, messages: Iterable[Message], now: datetime,
-            ) -> list[tuple[Message, Verdict]]:
-    """Judge claimed texts again, as they are about to leave; one load per sender per batch.
+def recheck(session: Session, messages: Iterable[Message], now: datetime, *,
+            connector_alive: bool | None = True) -> list[tuple[Message, Verdict]]:
+    """Judge waiting or claimed texts again, with the facts as they are now.
 
-    The text is judged as it was written: its own number, recipient phone and body. Holds are
-    not re-checked here: the claim query only takes texts whose holds have lifted.
+    Each text is judged as it was written: its own number, recipient phone, body and kind.
+    Facts are loaded once per batch (consent, carrier findings, lead stages) and once per
+    sender. `connector_alive=True` is the connector's own view; None looks at heartbeats.
     """
+    batch = list(messages)
+    facts = _BatchFacts.load(session, batch)
     senders: dict[tuple[int, int | None, int | None], Sender] = {}
     judged: list[tuple[Message, Verdict]] = []
-    for message in messages:
+    for message in batch:
         key = (message.practice_id, message.clinic_id, message.number_id)
         if key not in senders:
             senders[key] = _sender_of(session, message, now)
-        ctx = context_for(session, senders[key], _recipient_of(session, message), now=now,
-                          body=message.body, kind=MessageKind(message.kind))
-        judged.append((message, evaluate(replace(ctx, connector_alive=True))))
+        ctx = context_for(session, senders[key], facts.recipient(message), now=now,
+                          body=message.body, kind=MessageKind(message.kind),
+                          consent=facts.consent(message))
+        if connector_alive is not None:
+            ctx = replace(ctx, connector_alive=connector_alive)
+        judged.append((message, evaluate(ctx)))
     return judged
 
 
@@ -169,15 +180,39 @@ def _sender_of(session: Session, message: Message, now: datetime) -> Sender:
     return load_sender(session, practice, clinic, now, number=number, use_clinic_number=False)
 
 
-def _recipient_of(session: Session, message: Message) -> Recipient:
-    """The recipient as the text addresses it: its phone, what carriers taught, lead stage."""
-    findings = [p.phone_finding for p in
-                practice_store.patients_by_phone(session, message.practice_id, message.to_e164)
-                if p.phone_finding]
-    stage = None
-    if message.lead_id is not None:
-        lead = lead_store.get_lead(session, message.practice_id, message.lead_id)
-        stage = str(lead.stage) if lead is not None else None
-    return Recipient(message.practice_id, message.clinic_id, message.to_e164,
-                     findings[0] if findings else None, patient_id=message.patient_id,
-                     lead_id=message.lead_id, lead_stage=stage)
+@dataclass(frozen=True)
+class _BatchFacts:
+    """Per-recipient facts of a batch of texts, each loaded with one query per practice."""
+
+    consents: dict[tuple[int, str], ConsentStatus]
+    findings: dict[tuple[int, str], str]
+    stages: dict[tuple[int, int], str]
+
+    @classmethod
+    def load(cls, session: Session, messages: list[Message]) -> _BatchFacts:
+        consents, findings, stages = {}, {}, {}
+        for practice_id in {m.practice_id for m in messages}:
+            mine = [m for m in messages if m.practice_id == practice_id]
+            phones = {m.to_e164 for m in mine}
+            leads = {m.lead_id for m in mine if m.lead_id is not None}
+            for phone, status in judging_store.consent_by_phone(
+                    session, practice_id, phones).items():
+                consents[(practice_id, phone)] = status
+            for phone, finding in judging_store.findings_by_phone(
+                    session, practice_id, phones).items():
+                findings[(practice_id, phone)] = finding
+            for lead_id, stage in judging_store.lead_stages(session, practice_id, leads).items():
+                stages[(practice_id, lead_id)] = stage
+        return cls(consents, findings, stages)
+
+    def consent(self, message: Message) -> ConsentStatus:
+        return self.consents.get((message.practice_id, message.to_e164), NO_CONSENT)
+
+    def recipient(self, message: Message) -> Recipient:
+        """The recipient as the text addresses it: its phone, what carriers taught, lead."""
+        stage = (self.stages.get((message.practice_id, message.lead_id))
+                 if message.lead_id is not None else None)
+        return Recipient(message.practice_id, message.clinic_id, message.to_e164,
+                         self.findings.get((message.practice_id, message.to_e164)),
+                         patient_id=message.patient_id, lead_id=message.lead_id,
+                         lead_stage=stage)

@@ -90,8 +90,10 @@ def get_message(message_id: int, practice: PracticeDep, session: SessionDep,
     if message is None:
         raise NotFound("message_not_found", "No such message.")
     why = diagnostics.explain_message(session, message, app.clock.now())
-    return message_view(message, holds=why["holds"], history=why["history"],
+    view = message_view(message, holds=why["holds"], history=why["history"],
                         failure=why["failure"])
+    # H2 beyond holds and failure: what will cancel a waiting text, and why one was canceled.
+    return {**view, "blockers": why["blockers"], "cancellation": why["cancellation"]}
 
 
 @router.post("/messages/{message_id}/cancel")
