@@ -122,6 +122,16 @@ def test_phone_problems_through_the_api(client: TestClient) -> None:
         assert blockers[0]["code"] == code and blockers[0]["message"] == message, phone
 
 
+def test_a_toll_free_sending_number_is_accepted_and_texts(client: TestClient) -> None:
+    practice = make_practice(client, number="+1 (800) 555-0199", kind="toll_free")
+    assert practice.number == "+18005550199"
+    patient = make_patient(client, practice)
+    assert can_text(client, practice, patient["id"])["can_text"] is True
+    r = client.post(f"/api/v1/clinics/{practice.clinic_id}/numbers",
+                    json={"e164": "(555) 123-4567", "kind": "local"}, headers=practice.auth)
+    assert r.status_code == 422 and r.json()["message"] == "Area code 555 is not in service."
+
+
 def test_allowed_countries_decide_eligibility(client: TestClient) -> None:
     practice = make_practice(client)
     patient = make_patient(client, practice, "+1 416 555 0123")

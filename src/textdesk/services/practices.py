@@ -13,7 +13,7 @@ import phonenumbers
 from sqlalchemy.orm import Session
 
 from textdesk.domain.errors import Invalid, NotFound
-from textdesk.domain.phone import parse_phone
+from textdesk.domain.phone import PhoneProblem, parse_phone
 from textdesk.storage import practices as practice_store
 from textdesk.storage.models import Clinic, Patient, Practice, SendingNumber
 
@@ -154,7 +154,8 @@ def add_number(session: Session, practice: Practice, clinic_id: int, e164: str, 
     if kind not in NUMBER_KINDS:
         raise Invalid("invalid_number_kind", f"kind must be one of {NUMBER_KINDS}.")
     parsed = parse_phone(e164, practice.default_country)
-    if parsed.e164 is None or parsed.problem not in (None,):
+    # A sending number need not be wireless: toll-free numbers and hosted landlines text.
+    if parsed.e164 is None or parsed.problem not in (None, PhoneProblem.LANDLINE):
         raise Invalid("invalid_number", parsed.detail or "invalid number")
     if practice_store.number_by_e164(session, parsed.e164) is not None:
         raise Invalid("number_taken", "That number is already in use.")
