@@ -116,9 +116,10 @@ def _length_detail(number: phonenumbers.PhoneNumber) -> str | None:
         return None
     if verdict == ValidationResult.INVALID_COUNTRY_CODE:
         return f"Country code +{number.country_code} does not exist."
-    region = phonenumbers.region_code_for_country_code(number.country_code)
+    region = phonenumbers.region_code_for_country_code(number.country_code or 0)
     meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
-    lengths = sorted(meta.general_desc.possible_length) if meta else []
+    desc = meta.general_desc if meta else None
+    lengths = sorted(desc.possible_length or ()) if desc else []
     expected = " or ".join(str(n) for n in lengths) or "a different number of"
     digits = len(phonenumbers.national_significant_number(number))
     if verdict == ValidationResult.IS_POSSIBLE_LOCAL_ONLY:
@@ -134,7 +135,7 @@ def _invalid_detail(number: phonenumbers.PhoneNumber) -> str:
         if not _nanp_area_in_service(area):
             return f"Area code {area} is not in service."
         return f"Exchange {exchange} does not exist in area code {area}."
-    region = phonenumbers.region_code_for_country_code(number.country_code)
+    region = phonenumbers.region_code_for_country_code(number.country_code or 0)
     return (f"The number does not exist in {_country_name(region)} (+{number.country_code}): "
             f"check the area code.")
 

@@ -38,7 +38,8 @@ def findings_by_phone(session: Session, practice_id: int,
         Patient.phone_finding.is_not(None)).order_by(Patient.id))
     found: dict[str, str] = {}
     for phone, finding in rows:
-        found.setdefault(phone, finding)
+        if phone and finding:
+            found.setdefault(phone, finding)
     return found
 
 
