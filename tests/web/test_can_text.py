@@ -147,6 +147,19 @@ def test_allowed_countries_decide_eligibility(client: TestClient) -> None:
     assert post(client, practice, patient["id"]).status_code == 422
 
 
+def test_the_default_country_reads_numbers_typed_without_a_plus(client: TestClient) -> None:
+    practice = make_practice(client)
+    r = client.patch("/api/v1/practice", json={"default_country": "GB",
+                                               "allowed_countries": ["GB"]},
+                     headers=practice.auth)
+    assert r.status_code == 200
+    patient = make_patient(client, practice, "07400 123456")
+    assert patient["phone"] == "+447400123456" and patient["wireless_phone"] == "07400 123456"
+    assert can_text(client, practice, patient["id"])["can_text"] is True
+    us = make_patient(client, practice, "+1 415 555 0123", first_name="Al")
+    assert codes(can_text(client, practice, us["id"])["blockers"]) == ["country_not_eligible"]
+
+
 def test_url_policy_warns_or_blocks_manual_links(client: TestClient) -> None:
     practice = make_practice(client)
     patient = make_patient(client, practice)
