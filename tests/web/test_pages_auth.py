@@ -22,10 +22,13 @@ def test_pages_send_signed_out_people_to_the_sign_in_form(client: TestClient, pa
     assert r.headers["location"] == "/signin?next=" + path.replace("/", "%2F")
 
 
-def test_polling_and_posts_answer_401_when_signed_out(client: TestClient) -> None:
+def test_polling_answers_401_and_forms_go_to_sign_in_when_signed_out(
+        client: TestClient) -> None:
     assert client.get("/inbox/rows", headers={"X-Requested-With": "fetch"}).status_code == 401
     assert client.post("/conversations/1/check", json={"body": "hi"}).status_code in (401, 403)
-    assert client.post("/connector/refresh", data={}).status_code in (401, 403)
+    # No session, so no token can match: the form is refused as expired, and nothing runs.
+    r = client.post("/connector/refresh", data={"csrf_token": "stale"}, follow_redirects=False)
+    assert r.status_code == 403 and "Reload the page" in r.text
 
 
 def test_sign_in_sets_a_hardened_session_cookie_and_returns_to_next(

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from tests.conftest import ADMIN_TOKEN
 from tests.helpers import make_patient
-from tests.web.pages_helpers import Desk, add_staff, csrf_of, desk, sign_in
+from tests.web.pages_helpers import Desk, csrf_of, desk, sign_in
 from textdesk.config import Settings
 from textdesk.services.clock import FrozenClock
 from textdesk.storage import connector as connector_store
@@ -206,4 +206,3 @@ def test_the_demo_seed_prints_a_staff_sign_in_that_works(db: Database, client: T
     assert password == "demo-pass-123"
     assert sign_in(client, email, password).status_code == 303
     assert "Settings" in client.get("/settings").text
-    _ = add_staff  # the helper stays importable for other tests

@@ -166,10 +166,12 @@ def wants_json(request: Request) -> bool:
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, _exc: SignInRequired) -> Response:
-        if wants_json(request) or request.method != "GET":
+        if wants_json(request):
             return JSONResponse({"error": "signed_out", "message": "Sign in again."},
                                 status_code=401)
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        # A form posted after the session ended cannot be replayed: come back to the inbox.
+        target = (request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                  if request.method == "GET" else "/inbox")
         return redirect(f"/signin?next={quote(target, safe='')}")
 
     @app.exception_handler(CsrfRefused)

@@ -137,6 +137,12 @@
       }).catch(function () {});
     }
 
+    // One click, one text: a second click while the page posts would send it twice.
+    var form = document.getElementById("sendbox");
+    if (form) form.addEventListener("submit", function () {
+      window.setTimeout(function () { sendButton.disabled = true; }, 0);
+    });
+
     body.addEventListener("input", function () {
       window.clearTimeout(timer);
       timer = window.setTimeout(ask, 250);
