@@ -189,6 +189,22 @@ def why(patient_id: int, practice_id: int | None = typer.Option(
 _LIGHT_STYLE = {"green": "green", "amber": "yellow", "red": "red"}
 
 
+def _one_practice(session: Any, practice_id: int | None) -> int:
+    """The practice asked for, or the only one; exits 2 when that cannot be told."""
+    from textdesk.storage import practices as practice_store
+
+    if practice_id is None:
+        practices = practice_store.list_practices(session)
+        if len(practices) != 1:
+            console.print(f"Give --practice-id: the database holds {len(practices)} practices.")
+            raise typer.Exit(2)
+        return practices[0].id
+    if practice_store.get_practice(session, practice_id) is None:
+        console.print(f"[red]practice_not_found[/red]: no practice #{practice_id}.")
+        raise typer.Exit(2)
+    return practice_id
+
+
 @app.command()
 def doctor(practice_id: int | None = typer.Option(
         None, help="The practice (needed when the database holds several)."),
@@ -201,22 +217,12 @@ def doctor(practice_id: int | None = typer.Option(
 
     from textdesk.services.clock import Clock
     from textdesk.services.health import health
-    from textdesk.storage import practices as practice_store
     from textdesk.storage.db import Database
 
     db = Database(Settings().database_url)
     db.create_schema()
     with db.transaction() as session:
-        if practice_id is None:
-            practices = practice_store.list_practices(session)
-            if len(practices) != 1:
-                console.print("Give --practice-id: the database holds "
-                              f"{len(practices)} practices.")
-                raise typer.Exit(2)
-            practice_id = practices[0].id
-        if practice_store.get_practice(session, practice_id) is None:
-            console.print(f"[red]practice_not_found[/red]: no practice #{practice_id}.")
-            raise typer.Exit(2)
+        practice_id = _one_practice(session, practice_id)
         report = health(session, practice_id, Clock().now())
     if as_json:
         print(json.dumps(report.as_dict(), indent=2))
