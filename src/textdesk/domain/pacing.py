@@ -6,8 +6,9 @@ next free slot: a text of n segments may start when the slot has come, and moves
 n / rate seconds past the later of the slot and now. Spacing texts by slots (rather than
 counting per calendar second) is what keeps every sliding one-second window under the rate.
 
-`margin` trims the rate a little so that the jitter between the claim and the carrier's
-receipt of the request (a few milliseconds) cannot squeeze two slots into one second.
+The connector moves the slot again once the carrier answered (the slot is then at least one
+interval after that answer), so a slow request can never bring two arrivals closer than the
+interval. `margin` trims the rate a little more, for clocks and several connectors.
 A number may also take a burst: with `burst_segments` > 1 up to that many segments are
 claimed in one pass (what a short code needs to reach 100/s with passes every few ms).
 """
@@ -29,7 +30,7 @@ class Pace:
     segments_per_second: float
     daily_cap: int | None = None  # segments per UTC day; None: no cap
     burst_segments: int = 1
-    margin: float = 0.04  # fraction of the rate kept in reserve against send jitter
+    margin: float = 0.02  # fraction of the rate kept in reserve (clocks, several connectors)
 
     @property
     def interval(self) -> timedelta:

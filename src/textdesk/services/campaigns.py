@@ -21,7 +21,7 @@ from textdesk.domain.messages import MessageKind
 from textdesk.domain.segments import GSM_BASIC, PRICE_PER_SEGMENT_USD, count_segments
 from textdesk.domain.templates import Purpose, render
 from textdesk.services import audiences, templates
-from textdesk.services.automation import AUTOMATION_ACTOR, link_base, send_window
+from textdesk.services.automation import AUTOMATION_ACTOR, link_base, send_window, zones_for
 from textdesk.services.messaging import cancel as cancel_text
 from textdesk.services.pacing import pace_of
 from textdesk.services.recipients import Recipient, judge
@@ -127,7 +127,11 @@ def _plan(session: Session, practice: Practice, campaign: Campaign, clinic_id: i
     body = render(campaign.body, values)
     interval = pace_of(practice, number.kind).interval
     begin = max(now, campaign.start_at)
-    stretches = plan_stretches(begin, count, interval, practice.timezone, send_window(practice))
+    # The plan follows the window of the clinic's typical recipient; the claim still checks
+    # each recipient's own window when the text comes due.
+    typical = campaign_store.typical_phone(session, campaign.id, clinic_id)
+    local = zones_for(practice, typical)[0]
+    stretches = plan_stretches(begin, count, interval, local, send_window(practice))
     last_day = links.last_day_for(begin + links.RECALL_VALID_FOR)
     return TextPlan(
         campaign_id=campaign.id, practice_id=practice.id, clinic_id=clinic_id,

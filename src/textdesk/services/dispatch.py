@@ -100,6 +100,7 @@ def record_accepted(db: Database, results: list[tuple[Job, Accepted]], now: date
     if not results:
         return
     with db.transaction() as session:
+        recorded: list[Message] = []
         for job, accepted in results:
             message = session.get(Message, job.id)
             if message is None:
@@ -110,6 +111,9 @@ def record_accepted(db: Database, results: list[tuple[Job, Accepted]], now: date
                 message_store.add_event(session, message, Status.SENT.value, "connector", now)
                 add_commlog(session, message, now)
             adopt_early_callbacks(session, message, now)
+            recorded.append(message)
+        # A paced number's next slot counts from the carrier's answer, not from the claim.
+        pacing.after_sent(session, recorded, now)
 
 
 def record_refused(db: Database, job: Job, error: CarrierError, now: datetime,

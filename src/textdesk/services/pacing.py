@@ -14,10 +14,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from textdesk.domain.errors import Invalid
-from textdesk.domain.pacing import Pace, Slot, admit, pace_for
+from textdesk.domain.pacing import PACED_KINDS, Pace, Slot, admit, pace_for
 from textdesk.domain.schedule import Window, is_allowed, next_allowed
 from textdesk.services.automation import send_window, zones_for
 from textdesk.storage import pacing as pacing_store
+from textdesk.storage import practices as practice_store
 from textdesk.storage.models import Message, Practice
 
 CANDIDATES_PER_NUMBER = 200  # due texts looked at per number and pass
@@ -88,3 +89,21 @@ def seconds_until_next(session: Session, now: datetime, longest: float) -> float
     if due is None:
         return longest
     return max(0.0, min(longest, (due - now) / timedelta(seconds=1)))
+
+
+def after_sent(session: Session, messages: list[Message], answered_at: datetime) -> None:
+    """Campaign texts the carrier took: their number's next slot is at least one interval
+    (per segment) after the carrier answered. The carrier received a text before answering,
+    so slots counted this way keep arrivals apart however long each request took."""
+    latest: dict[int, datetime] = {}
+    for message in messages:
+        if message.kind not in PACED_KINDS or message.number_id is None:
+            continue
+        number = practice_store.get_number(session, message.number_id)
+        practice = practice_store.get_practice(session, message.practice_id)
+        if number is None or practice is None:
+            continue
+        at = answered_at + pace_of(practice, number.kind).interval * max(message.segments, 1)
+        latest[number.id] = max(at, latest.get(number.id, at))
+    for number_id, at in sorted(latest.items()):
+        pacing_store.push_next(session, number_id, at)

@@ -163,3 +163,14 @@ def queued_per_clinic(session: Session, campaign_id: int) -> dict[int, int]:
         .where(CampaignRecipient.campaign_id == campaign_id,
                CampaignRecipient.status == "queued").group_by(Patient.clinic_id))
     return {clinic: int(n) for clinic, n in rows}
+
+
+def typical_phone(session: Session, campaign_id: int, clinic_id: int) -> str | None:
+    """A phone from the most common country and area code among a clinic's queued members."""
+    prefix = func.substr(Patient.phone_e164, 1, 5)
+    return session.scalar(
+        select(func.min(Patient.phone_e164))
+        .join(CampaignRecipient, CampaignRecipient.patient_id == Patient.id)
+        .where(CampaignRecipient.campaign_id == campaign_id,
+               CampaignRecipient.status == "queued", Patient.clinic_id == clinic_id)
+        .group_by(prefix).order_by(func.count().desc(), prefix).limit(1))

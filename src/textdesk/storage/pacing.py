@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, exists, func, select, text, update
+from sqlalchemy import bindparam, case, exists, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -114,3 +114,11 @@ def next_due_at(session: Session, now: datetime) -> datetime | None:
     """When the next waiting paced text comes due (the connector sleeps until then)."""
     return session.scalar(select(func.min(Message.next_attempt_at))
                           .where(_PACED_QUEUE, Message.next_attempt_at > now))
+
+
+def push_next(session: Session, number_id: int, at: datetime) -> None:
+    """Move the number's next slot to `at` unless it is already later."""
+    session.execute(update(NumberPace).where(NumberPace.number_id == number_id)
+                    .values(next_at=case((NumberPace.next_at < at, at),
+                                         else_=NumberPace.next_at))
+                    .execution_options(synchronize_session=False))
