@@ -97,3 +97,21 @@ def test_acknowledge_and_refresh(idle_server: LiveServer) -> None:
     other = live.practice(name="Other", number="+14155550998")
     assert live.http.post(f"/api/v1/connector/errors/{error['id']}/acknowledge",
                           headers=other.auth).status_code == 404
+
+
+def test_stop_during_a_transient_failure_cancels_instead_of_requeueing(
+        idle_server: LiveServer) -> None:
+    live, d = idle_server, idle_server.dispatcher
+    practice, message_id = _queue_one(live, "In flight at STOP")
+    [job] = dispatch.claim(live.db, d.connector_id, d.clock.now(), d.policy)
+    r = live.sim("POST", "/sim/inbound", json={"from": "+14155550123", "to": practice.number,
+                                               "body": "STOP"})
+    assert r.status_code == 200
+    from textdesk.carriers.base import CarrierError
+
+    outcome = dispatch.record_refused(live.db, job, CarrierError("busy", http_status=503,
+                                                                 is_transient=True),
+                                      d.clock.now(), d.policy)
+    assert outcome == "canceled"
+    message = live.message(practice, message_id)
+    assert message["status"] == "canceled" and message["canceled_reason"] == "opted_out"

@@ -14,6 +14,7 @@ from textdesk.services import pacing, recipients
 from textdesk.services.delivery import adopt_early_callbacks, advance
 from textdesk.services.messaging import add_commlog, cancel
 from textdesk.storage import connector as connector_store
+from textdesk.storage import consent as consent_store
 from textdesk.storage import messages as message_store
 from textdesk.storage.db import Database
 from textdesk.storage.models import Message
@@ -123,6 +124,12 @@ def record_refused(db: Database, job: Job, error: CarrierError, now: datetime,
         message = session.get(Message, job.id)
         if message is None or message.status != Status.SENDING:
             return "gone"
+        if error.is_transient and _opted_out_meanwhile(session, message):
+            # The STOP came while this text was in flight and the carrier did not take it:
+            # it never left, so it is canceled rather than put back in a queue it cannot leave.
+            message.status, message.lease_until = Status.PENDING.value, None
+            cancel(session, message, "opted_out", now, source="connector")
+            return "canceled"
         if error.is_transient and job.attempts < policy.max_attempts:
             message.status = Status.PENDING.value
             message.lease_until = None
@@ -148,6 +155,13 @@ def record_refused(db: Database, job: Job, error: CarrierError, now: datetime,
                 f"Text #{job.id} failed after {job.attempts} attempts "
                 f"({cause_for_error(code).value}).", now, job.id)
         return "failed"
+
+
+def _opted_out_meanwhile(session: Session, message: Message) -> bool:
+    if message.kind in ("system", "test"):
+        return False
+    return consent_store.current_status(session, message.practice_id,
+                                        message.to_e164).is_opted_out
 
 
 def send_one(carrier: Carrier, job: Job, callback_url: str) -> Accepted | CarrierError:
