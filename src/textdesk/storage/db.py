@@ -36,6 +36,10 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Without statistics SQLite's planner may walk every text of a practice to find one
+        # thread's; a bounded ANALYZE where it is needed keeps the right indexes chosen.
+        cursor.execute("PRAGMA analysis_limit=400")
+        cursor.execute("PRAGMA optimize=0x10002")
         cursor.close()
 
     @event.listens_for(engine, "begin")

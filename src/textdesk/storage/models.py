@@ -161,6 +161,7 @@ class Message(Base):
         Index("ix_messages_due", "status", "next_attempt_at"),
         Index("ix_messages_conversation", "conversation_id", "id"),
         Index("ix_messages_practice_to", "practice_id", "to_e164", "status"),
+        Index("ix_messages_clinic_sent", "clinic_id", "sent_at"),  # the month's spend
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"), index=True)
