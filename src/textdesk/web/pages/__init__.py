@@ -7,6 +7,7 @@ from fastapi.staticfiles import StaticFiles
 
 from textdesk.config import Settings
 from textdesk.web.pages import (
+    campaigns,
     connector,
     conversation,
     demo,
@@ -20,6 +21,7 @@ from textdesk.web.pages.common import ensure_session_secret, install_handlers
 
 PAGE_ROUTERS = [signin.router, inbox.router, conversation.router, leads.router,
                 connector.router, health.router, settings.router, demo.router]
+PAGE_ROUTERS.append(campaigns.router)  # G4: campaign progress, pause and resume
 
 
 def install(app: FastAPI, app_settings: Settings) -> None:
