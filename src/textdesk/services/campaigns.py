@@ -29,8 +29,8 @@ from textdesk.storage import automation as store
 from textdesk.storage import campaign_texts as text_store
 from textdesk.storage import campaigns as campaign_store
 from textdesk.storage import practices as practice_store
-from textdesk.storage.automation import Campaign
 from textdesk.storage.campaign_texts import FIRST_NAME_MARK, RECALL_LINK_MARK, TextPlan
+from textdesk.storage.campaigns import Campaign
 from textdesk.storage.models import Practice
 
 FIELDS = {"name", "template_id", "body", "audience", "audience_csv", "start_at"}
@@ -157,7 +157,7 @@ def _recount(session: Session, campaign_id: int, is_postgres: bool, every: bool)
 # --- after it started ------------------------------------------------------------------------
 
 def get(session: Session, practice_id: int, campaign_id: int) -> Campaign:
-    campaign = store.get_campaign(session, practice_id, campaign_id)
+    campaign = campaign_store.get_campaign(session, practice_id, campaign_id)
     if campaign is None:
         raise NotFound("campaign_not_found", "No such campaign.")
     return campaign

@@ -1,9 +1,9 @@
 """Automated messaging tables and their queries: templates, reminder rules, reminders sent,
 confirmation requests, link keys and recall time requests; always scoped to a practice.
 
-Campaign tables live here too (their bulk queries are in storage.campaigns), and the per-number
-pacing state (its queries are in storage.pacing). Messages are linked from these tables, never
-the other way round, except `messages.campaign_id` which bulk fan-out needs.
+The per-number pacing state lives here too (its queries are in storage.pacing); campaigns are
+in storage.campaigns. Messages are linked from these tables, never the other way round, except
+`messages.campaign_id` which bulk fan-out needs.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     UniqueConstraint,
     select,
@@ -114,35 +115,6 @@ class RecallRequest(Base):
     handled_at: Mapped[datetime | None]
 
 
-class Campaign(Base):
-    __tablename__ = "campaigns"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"), index=True)
-    name: Mapped[str] = mapped_column(String(200))
-    template_id: Mapped[int | None] = mapped_column(ForeignKey("message_templates.id"))
-    body: Mapped[str] = mapped_column(Text)  # the template's text when the campaign was made
-    audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(20))
-    start_at: Mapped[datetime]
-    recipients: Mapped[int] = mapped_column(Integer, default=0)
-    queued: Mapped[int] = mapped_column(Integer, default=0)
-    skipped: Mapped[int] = mapped_column(Integer, default=0)
-    created_by: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
-
-
-class CampaignRecipient(Base):
-    __tablename__ = "campaign_recipients"
-    __table_args__ = (UniqueConstraint("campaign_id", "patient_id"),
-                      Index("ix_campaign_recipients_reason", "campaign_id", "skip_reason"))
-    id: Mapped[int] = mapped_column(primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
-    status: Mapped[str] = mapped_column(String(10))  # queued | skipped
-    skip_reason: Mapped[str | None] = mapped_column(String(40))
-
-
 class NumberPace(Base):
     """Each sending number's next free slot and today's segment count (see domain.pacing)."""
 
@@ -151,6 +123,13 @@ class NumberPace(Base):
     next_at: Mapped[datetime]
     day: Mapped[date] = mapped_column(Date)
     day_segments: Mapped[int] = mapped_column(Integer, default=0)
+
+
+def cast_table(model: type[Any]) -> Table:
+    """A mapped class's table, typed as the Table it is (for Core bulk statements)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 # --- templates -------------------------------------------------------------------------------
@@ -322,15 +301,3 @@ def list_recall_requests(session: Session, practice_id: int, limit: int = 200
 def add_all(session: Session, rows: list[Base]) -> None:
     session.add_all(rows)
     session.flush()
-
-
-# --- campaigns -------------------------------------------------------------------------------
-
-def get_campaign(session: Session, practice_id: int, campaign_id: int) -> Campaign | None:
-    return session.scalar(select(Campaign).where(
-        Campaign.id == campaign_id, Campaign.practice_id == practice_id).with_for_update())
-
-
-def list_campaigns(session: Session, practice_id: int, limit: int = 200) -> list[Campaign]:
-    return list(session.scalars(select(Campaign).where(Campaign.practice_id == practice_id)
-                                .order_by(Campaign.id.desc()).limit(limit)))

@@ -38,12 +38,16 @@ from sqlalchemy.orm import Session
 
 from textdesk.domain.campaigns import Stretch
 from textdesk.domain.links import SIGNATURE_HEX, hmac_pads
-from textdesk.storage.automation import CampaignRecipient
+from textdesk.storage.automation import cast_table
+from textdesk.storage.campaigns import CampaignRecipient
 from textdesk.storage.models import Conversation, Message, MessageEvent, Patient
 
 FIRST_NAME_MARK = "\ue000"  # placeholders the database replaces (templates refuse these)
 RECALL_LINK_MARK = "\ue001"
 PAUSED_UNTIL = datetime(9999, 1, 1, tzinfo=UTC)
+_MESSAGES = cast_table(Message)
+_CONVERSATIONS = cast_table(Conversation)
+_EVENTS = cast_table(MessageEvent)
 
 
 @dataclass(frozen=True)
@@ -150,14 +154,14 @@ def ensure_conversations(session: Session, campaign_id: int, practice_id: int,
               .where(CampaignRecipient.campaign_id == campaign_id,
                      CampaignRecipient.status == "queued")
               .group_by(Patient.phone_e164).subquery())
-    values = _defaults(Conversation.__table__, {
+    values = _defaults(_CONVERSATIONS, {
         "practice_id": literal(practice_id), "phone_e164": queued.c.phone_e164,
         "patient_id": queued.c.pid, "last_message_at": literal(_naive(now), DateTime())})
     source = select(*[v.label(k) for k, v in values.items()]).where(~exists().where(
         Conversation.practice_id == practice_id,
         Conversation.phone_e164 == queued.c.phone_e164))
     dialect_insert = postgresql.insert if is_postgres else sqlite.insert
-    session.execute(dialect_insert(Conversation.__table__).from_select(list(values), source)
+    session.execute(dialect_insert(_CONVERSATIONS).from_select(list(values), source)
                     .on_conflict_do_nothing())
 
 
@@ -196,14 +200,14 @@ def write_texts(session: Session, plan: TextPlan, is_postgres: bool) -> int:
               .join(Patient, Patient.id == ranked.c.patient_id)
               .join(Conversation, and_(Conversation.practice_id == plan.practice_id,
                                        Conversation.phone_e164 == Patient.phone_e164)))
-    return _insert_select(session, Message.__table__, given, source)
+    return _insert_select(session, _MESSAGES, given, source)
 
 
 def write_history(session: Session, campaign_id: int, now: datetime) -> None:
     """Each new text's first history entry, `pending`, as queue_message writes it."""
     given = {"message_id": Message.id, "status": literal("pending"), "source": literal("api"),
              "at": literal(_naive(now), DateTime())}
-    _insert_select(session, MessageEvent.__table__, given,
+    _insert_select(session, _EVENTS, given,
                    select(Message.id).where(Message.campaign_id == campaign_id))
 
 

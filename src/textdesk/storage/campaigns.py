@@ -15,11 +15,15 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     ColumnElement,
     ForeignKey,
+    Index,
     Integer,
     Select,
     String,
+    Text,
+    UniqueConstraint,
     and_,
     case,
     cast,
@@ -34,12 +38,40 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from textdesk.storage.appointments import Appointment
-from textdesk.storage.automation import Campaign, CampaignRecipient
 from textdesk.storage.models import (
     Base,
     ConsentCurrent,
     Patient,
 )
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("message_templates.id"))
+    body: Mapped[str] = mapped_column(Text)  # the template's text when the campaign was made
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20))
+    start_at: Mapped[datetime]
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    queued: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class CampaignRecipient(Base):
+    __tablename__ = "campaign_recipients"
+    __table_args__ = (UniqueConstraint("campaign_id", "patient_id"),
+                      Index("ix_campaign_recipients_reason", "campaign_id", "skip_reason"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    status: Mapped[str] = mapped_column(String(10))  # queued | skipped
+    skip_reason: Mapped[str | None] = mapped_column(String(40))
 
 
 class CampaignAudience(Base):
@@ -179,3 +211,15 @@ def typical_phone(session: Session, campaign_id: int, clinic_id: int) -> str | N
         .where(CampaignRecipient.campaign_id == campaign_id,
                CampaignRecipient.status == "queued", Patient.clinic_id == clinic_id)
         .group_by(prefix).order_by(func.count().desc(), prefix).limit(1))
+
+
+# --- campaigns themselves -------------------------------------------------------------------
+
+def get_campaign(session: Session, practice_id: int, campaign_id: int) -> Campaign | None:
+    return session.scalar(select(Campaign).where(
+        Campaign.id == campaign_id, Campaign.practice_id == practice_id).with_for_update())
+
+
+def list_campaigns(session: Session, practice_id: int, limit: int = 200) -> list[Campaign]:
+    return list(session.scalars(select(Campaign).where(Campaign.practice_id == practice_id)
+                                .order_by(Campaign.id.desc()).limit(limit)))

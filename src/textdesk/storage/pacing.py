@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from textdesk.domain.pacing import PACED_KINDS
-from textdesk.storage.automation import NumberPace
+from textdesk.storage.automation import NumberPace, cast_table
 from textdesk.storage.models import ConsentCurrent, Message, Practice, SendingNumber
 
 # Written out, not bound: a partial index serves a query that repeats its condition with the
@@ -100,9 +100,9 @@ def postpone(session: Session, waits: Sequence[tuple[int, datetime, str]], now: 
     """Move texts that must wait to their new instant, with the hold that explains it."""
     if not waits:
         return
-    stmt = (update(Message.__table__)
-            .where(Message.__table__.c.id == bindparam("mid"),
-                   Message.__table__.c.status == "pending")
+    table = cast_table(Message)
+    stmt = (update(table)
+            .where(table.c.id == bindparam("mid"), table.c.status == "pending")
             .values(next_attempt_at=bindparam("at"), wait_reason=bindparam("why"),
                     updated_at=now))
     session.execute(stmt, [{"mid": mid, "at": at, "why": why} for mid, at, why in waits])
@@ -127,8 +127,9 @@ def claim(session: Session, ids: Sequence[int], connector_id: str, now: datetime
 
 def next_due_at(session: Session, now: datetime) -> datetime | None:
     """When the next waiting paced text comes due (the connector sleeps until then)."""
-    return session.scalar(_paced(select(func.min(Message.next_attempt_at)))
-                          .where(Message.next_attempt_at > now))
+    due: datetime | None = session.scalar(_paced(select(func.min(Message.next_attempt_at)))
+                                          .where(Message.next_attempt_at > now))
+    return due
 
 
 def push_next(session: Session, number_id: int, at: datetime) -> None:

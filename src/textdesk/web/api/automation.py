@@ -12,14 +12,15 @@ from textdesk.domain.templates import fields_of
 from textdesk.services import appointments as appointment_service
 from textdesk.services import appointments_import, campaigns, confirmations, reminders, templates
 from textdesk.storage import automation as store
+from textdesk.storage import campaigns as campaign_store
 from textdesk.storage.automation import (
-    Campaign,
     ConfirmationRequest,
     MessageTemplate,
     RecallRequest,
     ReminderRule,
     ReminderSend,
 )
+from textdesk.storage.campaigns import Campaign
 from textdesk.web.api.views import iso
 from textdesk.web.deps import PracticeDep, SessionDep, StateDep
 
@@ -164,7 +165,7 @@ def post_campaign(data: dict[str, Any], practice: PracticeDep, session: SessionD
 
 @router.get("/campaigns")
 def get_campaigns(practice: PracticeDep, session: SessionDep) -> list[dict[str, Any]]:
-    return [campaign_view(c) for c in store.list_campaigns(session, practice.id)]
+    return [campaign_view(c) for c in campaign_store.list_campaigns(session, practice.id)]
 
 
 @router.get("/campaigns/{campaign_id}")

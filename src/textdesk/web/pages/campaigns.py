@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from textdesk.domain.errors import AppError
 from textdesk.domain.reasons import CATALOGUE
 from textdesk.services import campaigns
-from textdesk.storage import automation as store
+from textdesk.storage import campaigns as campaign_store
 from textdesk.web.deps import SessionDep, state
 from textdesk.web.pages.common import CsrfDep, StaffDep, redirect, render
 from textdesk.web.pages.inbox import problem
@@ -21,7 +21,7 @@ router = APIRouter(include_in_schema=False)
 def campaigns_page(request: Request, staff: StaffDep, session: SessionDep) -> Response:
     now = state(request).clock.now()
     rows = [(c, campaigns.progress(session, staff.practice, c.id, now))
-            for c in store.list_campaigns(session, staff.practice.id)]
+            for c in campaign_store.list_campaigns(session, staff.practice.id)]
     reasons = {code: spec.message for code, spec in CATALOGUE.items()}
     return render(request, "campaigns.html", staff=staff, session=session, rows=rows,
                   reasons=reasons, nav="campaigns")
