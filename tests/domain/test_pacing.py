@@ -21,11 +21,10 @@ def test_default_paces(kind: str, rate: float, burst: int) -> None:
     assert (pace.segments_per_second, pace.burst_segments) == (rate, burst)
 
 
-def test_overrides() -> None:
-    pace = pace_for("local", {"local": {"segments_per_second": 2, "daily_cap": 2000}})
-    assert (pace.segments_per_second, pace.daily_cap) == (2.0, 2000)
-    unchanged = pace_for("toll_free", {"local": {"segments_per_second": 2}})
-    assert unchanged == DEFAULT_PACES["toll_free"]
+def test_a_number_granted_more() -> None:
+    pace = pace_for("local", segments_per_second=2, daily_cap=2000)
+    assert (pace.segments_per_second, pace.daily_cap, pace.burst_segments) == (2.0, 2000, 1)
+    assert pace_for("toll_free", daily_cap=None) == DEFAULT_PACES["toll_free"]
 
 
 @pytest.mark.parametrize(("state", "now", "segments", "taken", "next_at", "wait_until"), [

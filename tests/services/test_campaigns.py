@@ -236,3 +236,58 @@ def test_another_practice_sees_nothing(client: TestClient) -> None:
     other = make_practice(client, name="Other", number="+15005550007")
     r = client.get(f"/api/v1/campaigns/{made['id']}", headers=other.auth)
     assert r.status_code == 404 and r.json()["error"] == "campaign_not_found"
+
+
+def test_the_operator_grants_a_number_more_and_the_plan_follows(client: TestClient,
+                                                                 db: Database,
+                                                                 clock: FrozenClock) -> None:
+    from tests.helpers import ADMIN
+
+    practice = make_practice(client)
+    for i in range(4):
+        patient(client, practice, phone(i))
+    r = client.put(f"/api/v1/admin/numbers/{practice.number_id}/pace",
+                   json={"segments_per_second": 2, "daily_cap": 3}, headers=ADMIN)
+    assert r.status_code == 200, r.text
+    shown = client.get(f"/api/v1/numbers/{practice.number_id}/pace", headers=practice.auth).json()
+    assert (shown["segments_per_second"], shown["daily_cap"], shown["kind"]) == (2.0, 3, "local")
+    made = campaign(client, practice)
+    starts = [t.next_attempt_at for t in campaign_texts(db, made["id"])]
+    assert all(0.50 < (b - a).total_seconds() < 0.52 for a, b in zip(starts, starts[1:],
+                                                                       strict=False))
+    taken = 0
+    for _ in range(12):
+        taken += len(claim(db, clock))
+        clock.advance(seconds=0.26)
+    assert taken == 3  # the daily cap
+    waiting = [t for t in campaign_texts(db, made["id"]) if t.status == "pending"]
+    assert [t.wait_reason for t in waiting] == ["daily_cap_reached"]
+    assert waiting[0].next_attempt_at == datetime(2026, 3, 3, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("data", "code"), [
+    ({"segments_per_second": 0}, "invalid_pace"),
+    ({"segments_per_second": "fast"}, "invalid_pace"),
+    ({"daily_cap": 1.5}, "invalid_pace"),
+    ({"burst_segments": True}, "invalid_pace"),
+    ({"speed": 3}, "invalid_pace"),
+    ({}, "invalid_pace"),
+])
+def test_bad_grants_are_refused(client: TestClient, data: dict, code: str) -> None:
+    from tests.helpers import ADMIN
+
+    practice = make_practice(client)
+    r = client.put(f"/api/v1/admin/numbers/{practice.number_id}/pace", json=data, headers=ADMIN)
+    assert r.status_code == 422 and r.json()["error"] == code
+    shown = client.get(f"/api/v1/numbers/{practice.number_id}/pace", headers=practice.auth)
+    assert shown.json()["segments_per_second"] == 1.0
+
+
+def test_only_the_operator_grants_and_only_the_owner_reads(client: TestClient) -> None:
+    practice = make_practice(client)
+    other = make_practice(client, name="Other", number="+15005550007")
+    r = client.put(f"/api/v1/admin/numbers/{practice.number_id}/pace",
+                   json={"segments_per_second": 5}, headers=practice.auth)
+    assert r.status_code == 401
+    r = client.get(f"/api/v1/numbers/{practice.number_id}/pace", headers=other.auth)
+    assert r.status_code == 404 and r.json()["error"] == "number_not_found"

@@ -15,7 +15,7 @@ claimed in one pass (what a short code needs to reach 100/s with passes every fe
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -46,21 +46,14 @@ DEFAULT_PACES: dict[str, Pace] = {
 }
 
 
-def pace_for(kind: str, overrides: Mapping[str, Mapping[str, float | int | None]] | None = None
-             ) -> Pace:
-    """The pace of a number kind, with a practice's or an operator's overrides applied."""
+def pace_for(kind: str, *, segments_per_second: float | None = None,
+             daily_cap: int | None = None, burst_segments: int | None = None) -> Pace:
+    """The pace of a number of this kind, with what the carrier granted this number instead
+    (a 10DLC campaign's throughput tier, a daily cap)."""
     base = DEFAULT_PACES.get(kind, DEFAULT_PACES["local"])
-    change = dict((overrides or {}).get(kind) or {})
-    if not change:
-        return base
-    return Pace(float(change.get("segments_per_second") or base.segments_per_second),
-                _cap(change.get("daily_cap", base.daily_cap)),
-                int(change.get("burst_segments") or base.burst_segments),
-                float(change.get("margin", base.margin) or 0.0))
-
-
-def _cap(value: float | int | None) -> int | None:
-    return None if value is None else int(value)
+    return Pace(segments_per_second or base.segments_per_second,
+                daily_cap if daily_cap is not None else base.daily_cap,
+                burst_segments or base.burst_segments, base.margin)
 
 
 @dataclass(frozen=True)

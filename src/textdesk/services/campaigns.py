@@ -23,7 +23,7 @@ from textdesk.domain.templates import Purpose, render
 from textdesk.services import audiences, templates
 from textdesk.services.automation import AUTOMATION_ACTOR, link_base, send_window, zones_for
 from textdesk.services.messaging import cancel as cancel_text
-from textdesk.services.pacing import pace_of
+from textdesk.services.pacing import pace_of_number
 from textdesk.services.recipients import Recipient, judge
 from textdesk.storage import automation as store
 from textdesk.storage import campaign_texts as text_store
@@ -125,7 +125,7 @@ def _plan(session: Session, practice: Practice, campaign: Campaign, clinic_id: i
     values = {"first_name": FIRST_NAME_MARK, "recall_link": RECALL_LINK_MARK,
               **templates.clinic_values(session, practice, clinic_id)}
     body = render(campaign.body, values)
-    interval = pace_of(practice, number.kind).interval
+    interval = pace_of_number(session, number).interval
     begin = max(now, campaign.start_at)
     # The plan follows the window of the clinic's typical recipient; the claim still checks
     # each recipient's own window when the text comes due.

@@ -9,17 +9,17 @@ two connectors never both take a slot: the pace holds across processes.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.orm import Session
 
-from textdesk.domain.errors import Invalid
+from textdesk.domain.errors import Invalid, NotFound
 from textdesk.domain.pacing import PACED_KINDS, Pace, Slot, admit, pace_for
 from textdesk.domain.schedule import Window, is_allowed, next_allowed
 from textdesk.services.automation import send_window, zones_for
 from textdesk.storage import pacing as pacing_store
 from textdesk.storage import practices as practice_store
-from textdesk.storage.models import Message, Practice
+from textdesk.storage.automation import NumberPace
+from textdesk.storage.models import Message, Practice, SendingNumber
 
 CANDIDATES_PER_NUMBER = 200  # due texts looked at per number and pass
 
@@ -33,10 +33,16 @@ def claim_paced(session: Session, connector_id: str, now: datetime, lease_until:
     return claimed
 
 
-def pace_of(practice: Practice, number_kind: str) -> Pace:
-    """The number kind's pace with the practice's overrides (settings["pacing"][kind])."""
-    overrides: Any = (practice.settings or {}).get("pacing")
-    return pace_for(number_kind, overrides if isinstance(overrides, dict) else None)
+def pace_of(kind: str, row: NumberPace | None) -> Pace:
+    """A number's pace: its kind's default, or what the carrier granted it."""
+    if row is None:
+        return pace_for(kind)
+    return pace_for(kind, segments_per_second=row.segments_per_second,
+                    daily_cap=row.daily_cap, burst_segments=row.burst_segments)
+
+
+def pace_of_number(session: Session, number: SendingNumber) -> Pace:
+    return pace_of(number.kind, pacing_store.get_pace(session, number.id))
 
 
 def _admit_for_number(session: Session, sender: pacing_store.Sender, now: datetime,
@@ -47,7 +53,7 @@ def _admit_for_number(session: Session, sender: pacing_store.Sender, now: dateti
     candidates = pacing_store.due_candidates(session, sender.number_id, now,
                                              CANDIDATES_PER_NUMBER)
     ready, waits = _inside_window(sender.practice, candidates, now)
-    pace = pace_of(sender.practice, sender.kind)
+    pace = pace_of(sender.kind, row)
     admission = admit(Slot(row.next_at, row.day, row.day_segments), now,
                       [c.segments for c in ready], pace)
     pacing_store.save_pace(row, admission.state.next_at, admission.state.day,
@@ -100,10 +106,44 @@ def after_sent(session: Session, messages: list[Message], answered_at: datetime)
         if message.kind not in PACED_KINDS or message.number_id is None:
             continue
         number = practice_store.get_number(session, message.number_id)
-        practice = practice_store.get_practice(session, message.practice_id)
-        if number is None or practice is None:
+        if number is None:
             continue
-        at = answered_at + pace_of(practice, number.kind).interval * max(message.segments, 1)
+        at = answered_at + pace_of_number(session, number).interval * max(message.segments, 1)
         latest[number.id] = max(at, latest.get(number.id, at))
     for number_id, at in sorted(latest.items()):
         pacing_store.push_next(session, number_id, at)
+
+
+GRANT_FIELDS = {"segments_per_second": (float, 0.01, 1000.0), "daily_cap": (int, 1, 10_000_000),
+                "burst_segments": (int, 1, 1000)}
+
+
+def grant(session: Session, number_id: int, data: dict[str, object], now: datetime
+          ) -> NumberPace:
+    """The operator records what the carrier granted a number; null restores the default."""
+    unknown = set(data) - set(GRANT_FIELDS)
+    if unknown or not data:
+        raise Invalid("invalid_pace", "Give any of segments_per_second, daily_cap, "
+                      "burst_segments (null restores the default).")
+    if practice_store.get_number(session, number_id) is None:
+        raise NotFound("number_not_found", "No such sending number.")
+    values: dict[str, float | int | None] = {}
+    for key, value in data.items():
+        kind, low, high = GRANT_FIELDS[key]
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
+                                  or not low <= value <= high
+                                  or (kind is int and value != int(value))):
+            raise Invalid("invalid_pace", f"{key} must be a number from {low} to {high}.")
+        values[key] = None if value is None else kind(value)
+    return pacing_store.set_granted(session, number_id, now, **values)
+
+
+def describe(session: Session, number: SendingNumber) -> dict[str, object]:
+    """A number's pace and where it stands today."""
+    row = pacing_store.get_pace(session, number.id)
+    pace = pace_of(number.kind, row)
+    return {"number_id": number.id, "kind": number.kind,
+            "segments_per_second": pace.segments_per_second, "daily_cap": pace.daily_cap,
+            "burst_segments": pace.burst_segments,
+            "next_slot_at": row.next_at.isoformat() if row else None,
+            "segments_today": row.day_segments if row else 0}

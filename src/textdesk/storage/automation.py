@@ -16,6 +16,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -123,6 +124,10 @@ class NumberPace(Base):
     next_at: Mapped[datetime]
     day: Mapped[date] = mapped_column(Date)
     day_segments: Mapped[int] = mapped_column(Integer, default=0)
+    # What the carrier granted this number, when not its kind's default (operator-set).
+    segments_per_second: Mapped[float | None] = mapped_column(Float)
+    daily_cap: Mapped[int | None] = mapped_column(Integer)
+    burst_segments: Mapped[int | None] = mapped_column(Integer)
 
 
 def cast_table(model: type[Any]) -> Table:

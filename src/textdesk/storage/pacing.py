@@ -138,3 +138,20 @@ def push_next(session: Session, number_id: int, at: datetime) -> None:
                     .values(next_at=case((NumberPace.next_at < at, at),
                                          else_=NumberPace.next_at))
                     .execution_options(synchronize_session=False))
+
+
+def get_pace(session: Session, number_id: int) -> NumberPace | None:
+    return session.get(NumberPace, number_id)
+
+
+def set_granted(session: Session, number_id: int, now: datetime, **granted: float | int | None
+                ) -> NumberPace:
+    """Record what the carrier granted a number (rate, daily cap, burst)."""
+    row = session.get(NumberPace, number_id, with_for_update=True)
+    if row is None:
+        row = NumberPace(number_id=number_id, next_at=now, day=now.date(), day_segments=0)
+        session.add(row)
+    for key, value in granted.items():
+        setattr(row, key, value)
+    session.flush()
+    return row

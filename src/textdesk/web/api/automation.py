@@ -5,14 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
-from textdesk.domain.errors import Invalid
+from textdesk.domain.errors import Invalid, NotFound
 from textdesk.domain.templates import fields_of
 from textdesk.services import appointments as appointment_service
-from textdesk.services import appointments_import, campaigns, confirmations, reminders, templates
+from textdesk.services import (
+    appointments_import,
+    campaigns,
+    confirmations,
+    pacing,
+    reminders,
+    templates,
+)
 from textdesk.storage import automation as store
 from textdesk.storage import campaigns as campaign_store
+from textdesk.storage import practices as practice_store
 from textdesk.storage.automation import (
     ConfirmationRequest,
     MessageTemplate,
@@ -22,7 +30,7 @@ from textdesk.storage.automation import (
 )
 from textdesk.storage.campaigns import Campaign
 from textdesk.web.api.views import iso
-from textdesk.web.deps import PracticeDep, SessionDep, StateDep
+from textdesk.web.deps import PracticeDep, SessionDep, StateDep, require_admin
 
 router = APIRouter(prefix="/api/v1", tags=["automation"])
 
@@ -151,6 +159,26 @@ def appointment_confirmations(appointment_id: int, practice: PracticeDep,
 @router.get("/recall-requests")
 def get_recall_requests(practice: PracticeDep, session: SessionDep) -> list[dict[str, Any]]:
     return [recall_view(r) for r in store.list_recall_requests(session, practice.id)]
+
+
+# --- sending numbers' pace ------------------------------------------------------------------
+
+@router.put("/admin/numbers/{number_id}/pace", dependencies=[Depends(require_admin)])
+def put_pace(number_id: int, data: dict[str, Any], session: SessionDep,
+             app: StateDep) -> dict[str, Any]:
+    """The operator records the throughput and daily cap the carrier granted a number (G4)."""
+    pacing.grant(session, number_id, data, app.clock.now())
+    number = practice_store.get_number(session, number_id)
+    assert number is not None
+    return pacing.describe(session, number)
+
+
+@router.get("/numbers/{number_id}/pace")
+def get_pace(number_id: int, practice: PracticeDep, session: SessionDep) -> dict[str, Any]:
+    number = practice_store.get_number(session, number_id)
+    if number is None or number.practice_id != practice.id:
+        raise NotFound("number_not_found", "No such sending number.")
+    return pacing.describe(session, number)
 
 
 # --- campaigns -------------------------------------------------------------------------------
