@@ -291,3 +291,17 @@ def test_only_the_operator_grants_and_only_the_owner_reads(client: TestClient) -
     assert r.status_code == 401
     r = client.get(f"/api/v1/numbers/{practice.number_id}/pace", headers=other.auth)
     assert r.status_code == 404 and r.json()["error"] == "number_not_found"
+
+
+def test_a_campaign_starts_at_its_start_time(client: TestClient, db: Database,
+                                             clock: FrozenClock) -> None:
+    practice = make_practice(client)
+    for i in range(2):
+        patient(client, practice, phone(i))
+    start = clock.now() + timedelta(hours=2)
+    made = campaign(client, practice, start_at=start.isoformat())
+    assert made["start_at"] == start.isoformat()
+    assert [t.next_attempt_at for t in campaign_texts(db, made["id"])][0] == start
+    assert claim(db, clock) == []
+    clock.set(start)
+    assert len(claim(db, clock)) == 1
