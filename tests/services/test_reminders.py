@@ -263,3 +263,23 @@ def test_templates_are_checked_when_saved(client: TestClient, body: str, problem
     assert r.status_code == 422 and r.json()["error"] == "invalid_template"
     assert [p["code"] for p in r.json()["problems"]] == [problem]
     assert client.get("/api/v1/templates", headers=practice.auth).json() == []
+
+
+def test_a_practice_with_an_empty_window_does_not_stop_the_others(
+        client: TestClient, db: Database, clock: FrozenClock) -> None:
+    from textdesk.storage.models import Practice as PracticeRow
+
+    broken = make_practice(client, name="Broken")
+    tid = template(client, broken, BODY, "reminder")
+    rule(client, broken, tid, lead="1d")
+    book(client, broken, patient(client, broken, "+12125550100"), "2026-03-03T12:00:00-05:00")
+    with db.transaction() as session:  # hours that leave no time inside 08:00–21:00
+        row = session.get(PracticeRow, broken.id)
+        assert row is not None
+        row.quiet_start, row.quiet_end = "22:00", "23:00"
+    fine = make_practice(client, name="Fine", number="+15005550007")
+    rule(client, fine, template(client, fine, BODY, "reminder"), lead="1d")
+    appt = book(client, fine, patient(client, fine, "+12125550101"), "2026-03-03T12:00:00-05:00")
+    clock.set(datetime(2026, 3, 2, 17, 0, tzinfo=UTC))
+    reminders.run(db, clock.now())
+    assert len(texts(db, appt)) == 1

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from textdesk.domain.appointments import AppointmentStatus
-from textdesk.domain.errors import Invalid, SendBlocked
+from textdesk.domain.errors import AppError, Invalid, SendBlocked
 from textdesk.domain.schedule import Plan, ReminderRule, RuleKind, due_at, plan_reminders
 from textdesk.domain.templates import Purpose
 from textdesk.services import confirmations
@@ -137,10 +137,13 @@ def run(db: Database, now: datetime) -> int:
         practice_ids = store.practices_with_rules(session)
     written = 0
     for practice_id in practice_ids:
-        with db.transaction() as session:
-            practice = practice_store.get_practice(session, practice_id)
-            if practice is not None:
-                written += schedule(session, practice, now)
+        try:
+            with db.transaction() as session:
+                practice = practice_store.get_practice(session, practice_id)
+                if practice is not None:
+                    written += schedule(session, practice, now)
+        except AppError as error:  # one practice's bad settings never stop the others
+            log.warning("reminders of practice %s not written: %s", practice_id, error.code)
     return written
 
 
