@@ -163,6 +163,8 @@ def test_pause_holds_and_resume_lays_out_again(client: TestClient, db: Database,
     text = campaign_texts(db, made["id"])[0]
     holds = client.get(f"/api/v1/messages/{text.id}", headers=practice.auth).json()["holds"]
     assert "campaign_paused" in [h["code"] for h in holds]
+    paused = next(h for h in holds if h["code"] == "campaign_paused")
+    assert "Next try" not in paused["message"]  # no made-up date while paused
     again = client.post(f"/api/v1/campaigns/{made['id']}/pause", headers=practice.auth)
     assert again.status_code == 409 and again.json()["error"] == "campaign_status_not_allowed"
     r = client.post(f"/api/v1/campaigns/{made['id']}/resume", headers=practice.auth)

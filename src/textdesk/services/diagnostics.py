@@ -46,9 +46,10 @@ def message_holds(session: Session, message: Message, now: datetime,
     holds = list(verdict.holds)
     if message.next_attempt_at > now and message.wait_reason in CATALOGUE:
         spec = CATALOGUE[message.wait_reason]
-        holds.append(reason(message.wait_reason,
-                            f"{spec.message} Next try at {message.next_attempt_at:%Y-%m-%d %H:%M}"
-                            f" UTC."))
+        # A paused campaign parks its texts at the end of time: there is no next try to name.
+        when = ("" if message.next_attempt_at.year >= 9000 else
+                f" Next try at {message.next_attempt_at:%Y-%m-%d %H:%M} UTC.")
+        holds.append(reason(message.wait_reason, spec.message + when))
     return holds
 
 
