@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -119,10 +120,8 @@ def run_connector() -> None:
     db.create_schema()
     dispatcher = Dispatcher(db, _carrier(settings), settings)
     console.print(f"connector {dispatcher.connector_id} started")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         dispatcher.run_forever()
-    except KeyboardInterrupt:
-        pass
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""The core tables: practices, clinics, numbers, patients, consent, messages, commlogs, connector."""
+"""Core tables: practices, clinics, numbers, patients, consent, messages, commlogs, connector."""
 
 from __future__ import annotations
 

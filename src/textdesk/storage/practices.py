@@ -51,7 +51,8 @@ def clinic_number(session: Session, practice_id: int, clinic_id: int) -> Sending
         .order_by(SendingNumber.id.desc())
     ).all()
     approved = [n for n in rows if n.registration_status == "approved"]
-    return (approved or list(rows) or [None])[0]
+    candidates = approved or list(rows)
+    return candidates[0] if candidates else None
 
 
 def list_numbers(session: Session, practice_id: int) -> list[SendingNumber]:

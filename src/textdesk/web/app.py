@@ -11,22 +11,21 @@ from textdesk.config import Settings
 from textdesk.services.clock import Clock
 from textdesk.storage.db import Database
 from textdesk.web import errors, pages
-from textdesk.web.api import admin, connector, messages, patients, practice
+from textdesk.web.api import admin, connector, messages, patient_links, patients, practice
 from textdesk.web.api import appointments as appointments_api
 from textdesk.web.api import automation as automation_api
 from textdesk.web.api import consent as consent_api
-from textdesk.web.api import leads as leads_api
-from textdesk.web.api import patient_links
 from textdesk.web.api import health as health_api
+from textdesk.web.api import leads as leads_api
 from textdesk.web.deps import AppState
 from textdesk.web.webhooks import twilio as twilio_webhooks
 
 API_ROUTERS = [admin.router, practice.router, patients.router, messages.router,
                connector.router, twilio_webhooks.router]
 API_ROUTERS.append(consent_api.router)
+API_ROUTERS.append(health_api.router)
 API_ROUTERS.extend([leads_api.router, appointments_api.router])
 API_ROUTERS.extend([automation_api.router, patient_links.router])  # G1–G5, and /c/ /r/ links
-API_ROUTERS.append(health_api.router)
 
 
 def create_app(settings: Settings, db: Database | None = None, clock: Clock | None = None,

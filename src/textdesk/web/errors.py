@@ -9,7 +9,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from textdesk.domain.errors import AppError, Conflict, Forbidden, NotFound, SendBlocked, Unauthorized
+from textdesk.domain.errors import (
+    AppError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    SendBlocked,
+    Unauthorized,
+)
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,7 @@ import logging
 from fastapi import APIRouter, Request, Response
 
 from textdesk.carriers.twilio import is_valid_signature, public_webhook_url
-from textdesk.services import delivery, inbound
-from textdesk.services import replies
+from textdesk.services import delivery, inbound, replies
 from textdesk.web.deps import state
 
 log = logging.getLogger(__name__)
