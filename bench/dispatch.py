@@ -89,13 +89,34 @@ def through_textdesk(base: str, database_url: str, count: int) -> tuple[float, f
     return count / (accepted - start), count / (done - start)
 
 
+def fresh_postgres(url: str) -> tuple[str, str]:
+    """A new, empty database beside `url` (the demo seeds only an empty one)."""
+    name = f"textdesk_bench_{os.getpid()}"
+    admin = create_engine(url.replace("postgresql://", "postgresql+psycopg://"),
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.rsplit("/", 1)[0] + "/" + name, name
+
+
+def drop_postgres(url: str, name: str) -> None:
+    admin = create_engine(url.replace("postgresql://", "postgresql+psycopg://"),
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
+        made = fresh_postgres(args.database_url) if args.database_url else None
+        url = made[0] if made else f"sqlite:///{Path(tmp) / 'bench.db'}"
         port = free_port()
         proc = start_serve(url, port, Path(tmp))
         base = f"http://127.0.0.1:{port}"
@@ -105,6 +126,8 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait(15)
+            if made:
+                drop_postgres(args.database_url, made[1])
     db = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
     print(f"texts: {args.count}  database: {db}")
     print(f"baseline  bare loop posting to the simulator : {baseline:8.0f} texts/s")
