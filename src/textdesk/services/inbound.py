@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from textdesk.domain.messages import Direction, MessageKind, Status
@@ -17,6 +16,7 @@ from textdesk.services.messaging import add_commlog
 from textdesk.storage import leads as lead_store
 from textdesk.storage import messages as message_store
 from textdesk.storage import practices as practice_store
+from textdesk.storage.db import insert_once
 from textdesk.storage.models import Message
 
 log = logging.getLogger(__name__)
@@ -57,13 +57,7 @@ def receive(session: Session, params: Mapping[str, str], now: datetime) -> Recei
         carrier=CARRIER, carrier_sid=sid, segments=seg.segments or 1, encoding=seg.encoding.value,
         attempts=0, next_attempt_at=now, is_read=conversation.is_blocked, created_at=now,
         updated_at=now, sent_at=now)
-    nested = session.begin_nested()
-    try:
-        session.add(message)
-        session.flush()
-        nested.commit()
-    except IntegrityError:  # the same MessageSid arrived concurrently and won
-        nested.rollback()
+    if not insert_once(session, message):  # the same MessageSid arrived concurrently and won
         return Received(message_store.message_by_sid(session, CARRIER, sid), False)
     message_store.add_event(session, message, Status.RECEIVED.value, "callback", now)
     if conversation.is_blocked:

@@ -28,10 +28,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from textdesk.storage.appointments import Appointment
+from textdesk.storage.db import insert_once
 from textdesk.storage.models import Base, ConsentEvent, Message
 
 
@@ -193,15 +193,7 @@ def sent_rule_ids(session: Session, appointment_ids: list[int]) -> set[tuple[int
 
 def claim_reminder(session: Session, row: ReminderSend) -> bool:
     """Insert the reminder's row; False when another scheduler already did (unique key)."""
-    nested = session.begin_nested()
-    try:
-        session.add(row)
-        session.flush()
-    except IntegrityError:
-        nested.rollback()
-        return False
-    nested.commit()
-    return True
+    return insert_once(session, row)
 
 
 def reminders_of(session: Session, practice_id: int, appointment_id: int) -> list[ReminderSend]:
@@ -278,14 +270,8 @@ def link_key(session: Session, practice_id: int, now: datetime) -> bytes:
     row = session.get(LinkKey, practice_id)
     if row is not None:
         return row.secret
-    nested = session.begin_nested()
-    try:
-        session.add(LinkKey(practice_id=practice_id, secret=secrets.token_bytes(32),
-                            created_at=now))
-        session.flush()
-        nested.commit()
-    except IntegrityError:
-        nested.rollback()
+    insert_once(session, LinkKey(practice_id=practice_id, secret=secrets.token_bytes(32),
+                                 created_at=now))
     row = session.get(LinkKey, practice_id, populate_existing=True)
     assert row is not None
     return row.secret

@@ -6,7 +6,6 @@ from datetime import datetime
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from textdesk.domain.consent import (
@@ -18,6 +17,7 @@ from textdesk.domain.consent import (
     ConsentStatus,
     apply,
 )
+from textdesk.storage.db import insert_once
 from textdesk.storage.models import ConsentCurrent, ConsentEvent, Message
 
 
@@ -52,17 +52,12 @@ def _locked_current(session: Session, practice_id: int, e164: str,
     current = session.get(ConsentCurrent, key, with_for_update=True, populate_existing=True)
     if current is not None:
         return current
-    nested = session.begin_nested()
-    try:
-        current = ConsentCurrent(practice_id=practice_id, phone_e164=e164,
-                                 state=ConsentState.NONE.value, marketing=False,
-                                 last_source=None, last_change_at=at)
-        session.add(current)
-        session.flush()
-        nested.commit()
+    current = ConsentCurrent(practice_id=practice_id, phone_e164=e164,
+                             state=ConsentState.NONE.value, marketing=False,
+                             last_source=None, last_change_at=at)
+    if insert_once(session, current):
         return current
-    except IntegrityError:  # another transaction created it first: wait for its lock
-        nested.rollback()
+    # Another transaction created it first: wait for its lock.
     current = session.get(ConsentCurrent, key, with_for_update=True, populate_existing=True)
     assert current is not None
     return current

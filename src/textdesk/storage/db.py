@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -46,6 +47,23 @@ def _tune_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Any) -> None:
         # Deferred transactions that later write are what produce "database is locked".
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def insert_once(session: Session, row: object) -> bool:
+    """Insert `row` inside a savepoint; False when a unique key says it is already there.
+
+    The loser of a race on a unique key rolls back only its savepoint, so the caller's
+    transaction goes on (and can read the winner's row).
+    """
+    savepoint = session.begin_nested()
+    try:
+        session.add(row)
+        session.flush()
+    except IntegrityError:
+        savepoint.rollback()
+        return False
+    savepoint.commit()
+    return True
 
 
 class Database:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, or_, select, text, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from textdesk.domain.appointments import LIVE
 from textdesk.domain.leads import ACTIVE_STAGES, OPEN_STAGES, LeadStage
 from textdesk.storage.appointments import Appointment
+from textdesk.storage.db import insert_once
 from textdesk.storage.models import Base, Conversation, Message, Patient
 
 _OPEN_VALUES = sorted(s.value for s in OPEN_STAGES)
@@ -91,15 +91,7 @@ def list_leads(session: Session, practice_id: int, *, stage: str | None = None,
 
 def insert_lead(session: Session, lead: Lead) -> bool:
     """Insert a new lead; False when an open lead with that phone exists (a concurrent twin)."""
-    nested = session.begin_nested()
-    try:
-        session.add(lead)
-        session.flush()
-    except IntegrityError:
-        nested.rollback()
-        return False
-    nested.commit()
-    return True
+    return insert_once(session, lead)
 
 
 def move_stage(session: Session, lead: Lead, from_stage: LeadStage, to_stage: LeadStage,

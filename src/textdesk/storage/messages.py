@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import and_, exists, func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from textdesk.domain.pacing import PACED_KINDS
+from textdesk.storage.db import insert_once
 from textdesk.storage.models import (
     CallbackReceipt,
     Commlog,
@@ -88,16 +88,8 @@ def record_callback_receipt(session: Session, carrier: str, sid: str, status: st
     if existing is not None:
         existing.times_seen += 1
         return False
-    nested = session.begin_nested()
-    try:
-        session.add(CallbackReceipt(carrier=carrier, carrier_sid=sid, status=status,
-                                    error_code=error_code, received_at=at))
-        session.flush()
-        nested.commit()
-    except Exception:  # a concurrent duplicate won the unique key
-        nested.rollback()
-        return False
-    return True
+    return insert_once(session, CallbackReceipt(carrier=carrier, carrier_sid=sid, status=status,
+                                                error_code=error_code, received_at=at))
 
 
 def claim_due(session: Session, connector_id: str, now: datetime, lease_until: datetime,
@@ -196,17 +188,11 @@ def conversation_for(session: Session, practice_id: int, e164: str, at: datetime
     conv = session.scalar(found)
     if conv is not None:
         return conv
-    nested = session.begin_nested()
-    try:
-        conv = Conversation(practice_id=practice_id, phone_e164=e164, last_message_at=at,
-                            unread_count=0, needs_review=False, is_shared_phone=False,
-                            is_blocked=False, last_preview="")
-        session.add(conv)
-        session.flush()
-        nested.commit()
+    conv = Conversation(practice_id=practice_id, phone_e164=e164, last_message_at=at,
+                        unread_count=0, needs_review=False, is_shared_phone=False,
+                        is_blocked=False, last_preview="")
+    if insert_once(session, conv):
         return conv
-    except IntegrityError:
-        nested.rollback()
     conv = session.scalar(found)
     assert conv is not None
     return conv
