@@ -19,7 +19,6 @@ class Settings(BaseSettings):
     twilio_auth_token: str = SIMULATOR_AUTH_TOKEN
     twilio_base_url: str | None = None  # None: the in-process simulator under public_url
     connector_heartbeat_seconds: float = 2.0
-    connector_down_after_seconds: float = 15.0
     connector_batch_size: int = 100
     connector_poll_seconds: float = 0.2
     connector_lease_seconds: float = 60.0

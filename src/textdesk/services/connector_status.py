@@ -7,15 +7,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from textdesk.domain.connector import is_alive
 from textdesk.domain.errors import NotFound
-from textdesk.services.recipients import CONNECTOR_DOWN_AFTER
 from textdesk.storage import connector as connector_store
 from textdesk.storage import messages as message_store
 
 
 def status(session: Session, practice_id: int, now: datetime) -> dict[str, Any]:
     last = connector_store.last_heartbeat(session)
-    working = last is not None and now - last <= CONNECTOR_DOWN_AFTER
+    working = is_alive(last, now)
     pending, oldest = message_store.pending_summary(session, practice_id)
     errors = connector_store.errors_for(session, practice_id)
     return {

@@ -14,9 +14,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from textdesk.domain.connector import is_alive
 from textdesk.domain.errors import NotFound
 from textdesk.domain.reasons import CATALOGUE, FailureCause, describe_failure
-from textdesk.services.recipients import CONNECTOR_DOWN_AFTER, month_spend
+from textdesk.services.recipients import month_spend
 from textdesk.storage import attempts as attempts_store
 from textdesk.storage import connector as connector_store
 from textdesk.storage import health as health_store
@@ -140,7 +141,7 @@ def _connector(session: Session, now: datetime) -> Line:
     if last is None:
         return Line("connector", Light.RED, "No connector has ever run; texts wait.", fix)
     age = now - last
-    if age <= CONNECTOR_DOWN_AFTER:
+    if is_alive(last, now):
         return Line("connector", Light.GREEN,
                     f"The connector is working (last heartbeat {_age(age)} ago).",
                     "Nothing to do.")

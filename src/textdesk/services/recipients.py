@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from textdesk.domain.connector import CONNECTOR_DOWN_AFTER, is_alive
 from textdesk.domain.consent import NO_CONSENT, ConsentStatus
 from textdesk.domain.eligibility import NumberFacts, SendContext, Verdict, evaluate
 from textdesk.domain.errors import NotFound
@@ -26,8 +27,6 @@ from textdesk.storage import judging as judging_store
 from textdesk.storage import messages as message_store
 from textdesk.storage import practices as practice_store
 from textdesk.storage.models import Clinic, Message, Practice, SendingNumber
-
-CONNECTOR_DOWN_AFTER = timedelta(seconds=15)
 
 
 @dataclass(frozen=True)
@@ -51,8 +50,7 @@ def patient_recipient(session: Session, practice_id: int, patient_id: int) -> Re
 
 def is_connector_alive(session: Session, now: datetime,
                        down_after: timedelta = CONNECTOR_DOWN_AFTER) -> bool:
-    last = connector_store.last_heartbeat(session)
-    return last is not None and now - last <= down_after
+    return is_alive(connector_store.last_heartbeat(session), now, down_after)
 
 
 def month_start(now: datetime) -> datetime:
