@@ -14,7 +14,6 @@ from textdesk.services import pacing, recipients
 from textdesk.services.delivery import adopt_early_callbacks, advance
 from textdesk.services.messaging import add_commlog, cancel
 from textdesk.storage import connector as connector_store
-from textdesk.storage import consent as consent_store
 from textdesk.storage import messages as message_store
 from textdesk.storage.db import Database
 from textdesk.storage.models import Message
@@ -87,13 +86,24 @@ def cancel_blocked(session: Session, rows: list[Message], now: datetime) -> list
         if verdict.can_text:
             sendable.append(message)
             continue
-        message.status = Status.PENDING.value
         message.attempts -= 1
-        message.claimed_by = None
-        message.lease_until = None
-        cancel(session, message, verdict.blockers[0].code, now, source="connector")
-        log.info("message %s canceled before it left: %s", message.id, verdict.blockers[0].code)
+        _cancel_claimed(session, message, verdict.blockers[0].code, now)
     return sendable
+
+
+def _cancel_claimed(session: Session, message: Message, code: str, now: datetime) -> None:
+    """A claimed text the carrier never took, now blocked: undo the claim and cancel it."""
+    message.status = Status.PENDING.value
+    message.claimed_by = None
+    message.lease_until = None
+    cancel(session, message, code, now, source="connector")
+    log.info("message %s canceled before it left: %s", message.id, code)
+
+
+def _blocker_now(session: Session, message: Message, now: datetime) -> str | None:
+    """The first blocker of a text judged again now, e.g. a STOP that came while in flight."""
+    ((_, verdict),) = recipients.recheck(session, [message], now)
+    return verdict.blockers[0].code if verdict.blockers else None
 
 
 def record_accepted(db: Database, results: list[tuple[Job, Accepted]], now: datetime) -> None:
@@ -124,11 +134,11 @@ def record_refused(db: Database, job: Job, error: CarrierError, now: datetime,
         message = session.get(Message, job.id)
         if message is None or message.status != Status.SENDING:
             return "gone"
-        if error.is_transient and _opted_out_meanwhile(session, message):
-            # The STOP came while this text was in flight and the carrier did not take it:
-            # it never left, so it is canceled rather than put back in a queue it cannot leave.
-            message.status, message.lease_until = Status.PENDING.value, None
-            cancel(session, message, "opted_out", now, source="connector")
+        # The carrier did not take it: judged again, a text blocked meanwhile (a STOP while in
+        # flight) is canceled rather than put back in a queue the claim would never let out.
+        blocker = _blocker_now(session, message, now) if error.is_transient else None
+        if blocker is not None:
+            _cancel_claimed(session, message, blocker, now)
             return "canceled"
         if error.is_transient and job.attempts < policy.max_attempts:
             message.status = Status.PENDING.value
@@ -155,13 +165,6 @@ def record_refused(db: Database, job: Job, error: CarrierError, now: datetime,
                 f"Text #{job.id} failed after {job.attempts} attempts "
                 f"({cause_for_error(code).value}).", now, job.id)
         return "failed"
-
-
-def _opted_out_meanwhile(session: Session, message: Message) -> bool:
-    if message.kind in ("system", "test"):
-        return False
-    return consent_store.current_status(session, message.practice_id,
-                                        message.to_e164).is_opted_out
 
 
 def send_one(carrier: Carrier, job: Job, callback_url: str) -> Accepted | CarrierError:
