@@ -21,7 +21,7 @@ from textdesk.domain.messages import MessageKind
 from textdesk.domain.segments import count_segments
 from textdesk.services import consent as consent_service
 from textdesk.services import diagnostics
-from textdesk.services.messaging import PRICE_PER_SEGMENT, Queued, failure_of, send_text
+from textdesk.services.messaging import Queued, failure_of, send_text
 from textdesk.services.recipients import Recipient, judge, patient_recipient
 from textdesk.storage import consent as consent_store
 from textdesk.storage import flags as flag_store
@@ -251,7 +251,7 @@ def check_draft(session: Session, practice_id: int, conversation_id: int, body: 
                     kind=MessageKind.MANUAL).verdict
     seg = verdict.segments or count_segments(body)
     return DraftCheck(verdict, seg.characters, seg.segments, seg.encoding.value,
-                      seg.cost(PRICE_PER_SEGMENT))
+                      seg.cost())
 
 
 def send_reply(session: Session, practice_id: int, conversation_id: int, body: str,

@@ -12,13 +12,11 @@ from textdesk.domain.eligibility import Verdict
 from textdesk.domain.errors import Conflict, Invalid, NotFound, SendBlocked
 from textdesk.domain.messages import Direction, MessageKind, Status
 from textdesk.domain.reasons import FailureCause, describe_failure
-from textdesk.domain.segments import PRICE_PER_SEGMENT_USD, count_segments
+from textdesk.domain.segments import count_segments
 from textdesk.services.recipients import Recipient, judge
 from textdesk.storage import attempts as attempts_store
 from textdesk.storage import messages as message_store
 from textdesk.storage.models import Commlog, Message, Practice
-
-PRICE_PER_SEGMENT = PRICE_PER_SEGMENT_USD  # one price, defined with the segments
 
 
 @dataclass(frozen=True)
@@ -70,7 +68,7 @@ def queue_message(session: Session, practice: Practice, *, to_e164: str, from_e1
         direction=Direction.OUTBOUND.value, kind=kind.value, status=Status.PENDING.value,
         body=body, to_e164=to_e164, from_e164=from_e164, carrier="twilio",
         segments=seg.segments, encoding=seg.encoding.value,
-        cost_usd=PRICE_PER_SEGMENT * seg.segments, attempts=0,
+        cost_usd=seg.cost(), attempts=0,
         next_attempt_at=max(now, not_before) if not_before else now,
         created_by=actor, is_read=True, created_at=now, updated_at=now)
     session.add(message)
