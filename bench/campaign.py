@@ -27,9 +27,10 @@ from pathlib import Path
 
 from sqlalchemy import delete, func, insert, select, text
 
+from textdesk.campaigns import service as campaigns
 from textdesk.domain.phone import parse_phone
-from textdesk.services import campaigns
-from textdesk.services.practices import add_number, create_clinic, create_practice
+from textdesk.practice.service import add_number, create_clinic, create_practice
+from textdesk.storage import schema
 from textdesk.storage.db import Database
 from textdesk.storage.models import ConsentCurrent, Message, Patient
 
@@ -112,13 +113,13 @@ def raw_insert(db: Database, practice_id: int, number_e164: str) -> tuple[int, f
 def fan_out(db: Database, practice_id: int) -> tuple[int, float, dict[str, object]]:
     started = time.perf_counter()
     with db.transaction() as session:
-        from textdesk.storage import practices as practice_store
+        from textdesk.storage import directory as practice_store
 
         practice = practice_store.get_practice(session, practice_id)
         assert practice is not None
         campaign = campaigns.create(session, practice, {"name": "Recall", "body": BODY}, NOW,
-                                    is_postgres=not db.is_sqlite, actor="bench")
-        progress = campaigns.progress(session, practice, campaign.id, NOW)
+                                    actor="bench")
+        progress = campaigns.progress(session, practice, campaign.id)
     elapsed = time.perf_counter() - started
     with db.transaction() as session:
         texts = session.scalar(select(func.count()).select_from(Message)
@@ -137,7 +138,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
         db = Database(url)
-        db.create_schema()
+        schema.upgrade(db.url)
         print(f"database: {db.engine.dialect.name}; seeding {args.patients:,} patients …")
         practice_id, _clinic_id, number = seed(db, args.patients)
         if not db.is_sqlite:

@@ -2,7 +2,9 @@
 
 Seeds one practice (SQLite in a temporary directory by default; --database-url for an empty
 PostgreSQL database) with 10,000 conversations — 8,000 patients, 1,000 leads, 1,000 unmatched
-numbers, 3 texts each with their history and commlogs, one busy thread of 100 texts — then
+numbers, 3 texts each with their history and commlogs (on the first page every fifth row's last
+text waits and every fifth failed, so the trouble badges are paid for), one busy thread of
+100 texts — then
 serves the app over real HTTP (uvicorn in a thread) and times each page, signed in as staff.
 
 Baselines measured in the same run:
@@ -21,29 +23,28 @@ import re
 import socket
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
+import serving
 import uvicorn
 from sqlalchemy import insert, select, text
 
 from textdesk.config import Settings
-from textdesk.services.auth import create_user
-from textdesk.services.practices import add_number, create_clinic, create_practice, hash_token
+from textdesk.practice.auth import create_user
+from textdesk.practice.service import add_number, create_clinic, create_practice, hash_token
 from textdesk.storage.db import Database
-from textdesk.storage.leads import Lead
 from textdesk.storage.models import (
     Commlog,
     ConsentCurrent,
     ConsentEvent,
     Conversation,
+    Lead,
     Message,
     MessageEvent,
     Patient,
@@ -78,6 +79,8 @@ def seed(db: Database, conversations: int) -> dict[str, int]:
         _insert_conversations(s, ids, n_patients, n_leads, n_unmatched)
         ids["busy"] = _insert_messages(s, ids)
         ids["typical"] = ids["busy"] + 1
+        first_patient = select(Patient.id).where(Patient.practice_id == ids["practice"])
+        ids["patient"] = int(s.scalar(first_patient.order_by(Patient.id).limit(1)) or 0)
     return ids
 
 
@@ -133,15 +136,21 @@ def _insert_messages(s: Any, ids: dict[str, int]) -> int:
                       .order_by(Conversation.last_message_at.desc())).all()
     busy = convs[0][0]
     rows = []
-    for conv_id, phone, patient_id, lead_id in convs:
+    for n, (conv_id, phone, patient_id, lead_id) in enumerate(convs):
         for k in range(100 if conv_id == busy else 3):
             inbound = k % 3 == 0
+            # The first page shows trouble: every fifth row's last text waits, every fifth failed.
+            status = ("received" if inbound else
+                      "pending" if k == 2 and n % 5 == 1 and n > 0 else
+                      "failed" if k == 2 and n % 5 == 2 else "delivered")
             rows.append({
                 "practice_id": p, "clinic_id": c, "conversation_id": conv_id,
                 "patient_id": patient_id, "lead_id": lead_id, "number_id": None,
                 "direction": "inbound" if inbound else "outbound",
                 "kind": "inbound" if inbound else "manual",
-                "status": "received" if inbound else "delivered",
+                "status": status,
+                "failure_cause": "recipient_unreachable" if status == "failed" else None,
+                "error_code": 30003 if status == "failed" else None,
                 "body": f"Message {k} about the appointment", "carrier": "twilio",
                 "to_e164": "+15005550006" if inbound else phone,
                 "from_e164": phone if inbound else "+15005550006", "segments": 1,
@@ -250,7 +259,17 @@ def cases(client: httpx.Client, db: Database, ids: dict[str, int],
         ("draft check (POST)", expect_ok(client, "POST", f"/conversations/{ids['typical']}/check",
                                          json={"body": "See you at 9 https://bit.ly/x"},
                                          headers={"X-CSRF-Token": csrf})),
+        ("new text picker, search by name", get("/new?who=nguyen")),
+        ("new text matches, by phone (fragment)", get("/new/results?who=415-200-12")),
+        ("patient page", get(f"/patients/{ids['patient']}")),
         ("leads board", get("/leads")),
+        ("campaigns", get("/campaigns")),
+        ("campaign builder", get("/campaigns/new")),
+        ("action: campaign skip preview (POST)",
+         expect_ok(client, "POST", "/campaigns/new",
+                   data={"name": "Checkups", "step": "preview", "csrf_token": csrf,
+                         "body": "Hi {first_name}, it is time for your checkup."},
+                   headers={"X-CSRF-Token": csrf})),
         ("connector", get("/connector")),
         ("health", get("/health")),
         ("settings", get("/settings")),
@@ -269,7 +288,9 @@ def report(timings: list[tuple[str, Callable[[], None]]], repeat: int) -> float:
         samples.sort()
         median = statistics.median(samples)
         p95 = samples[min(len(samples) - 1, int(len(samples) * 0.95))]
-        if not name.startswith("baseline"):
+        # Baselines are not pages; an action (the skip preview judges the whole audience, as
+        # starting would) is reported beside the pages, not held to a page's budget.
+        if not name.startswith(("baseline", "action")):
             worst = max(worst, median)
         print(f"{name:38} {median:10.1f} {p95:8.1f} {cpu:8.1f}")
     return worst
@@ -281,12 +302,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--database-url", help="an empty database (default: a SQLite file)")
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="textdesk-bench-"))
-    db = Database(args.database_url or f"sqlite:///{workdir / 'bench.db'}")
-    db.create_schema()
-    with db.engine.connect() as conn:
-        if conn.execute(text("SELECT count(*) FROM practices")).scalar():
-            raise SystemExit("the database is not empty; give an empty one")
+    db = serving.empty_database(args.database_url)
     started = time.perf_counter()
     ids = seed(db, args.conversations)
     print(f"seeded {args.conversations:,} conversations on {db.engine.dialect.name} "

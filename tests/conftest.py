@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import atexit
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -19,7 +21,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from textdesk.config import Settings
-from textdesk.services.clock import FrozenClock
+from textdesk.kit.clock import FrozenClock
+from textdesk.storage import schema
 from textdesk.storage.db import Database
 from textdesk.storage.models import Base
 
@@ -63,8 +66,14 @@ def _drop_own_database(name: str) -> None:
         admin.dispose()
 
 
+_migrated: set[str] = set()
+
+
 def reset_postgres(db: Database) -> None:
-    db.create_schema()
+    """Migrate this run's database once, then empty its tables for each test."""
+    if db.url not in _migrated:
+        schema.upgrade(db.url)
+        _migrated.add(db.url)
     names = ", ".join(f'"{t.name}"' for t in reversed(Base.metadata.sorted_tables))
     with db.engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
@@ -76,9 +85,25 @@ def fresh_database(tmp_path: Path, kind: str | None = None) -> Database:
         db = Database(postgres_or_skip())
         reset_postgres(db)
         return db
-    db = Database(f"sqlite:///{tmp_path / 'textdesk.db'}")
-    db.create_schema()
-    return db
+    path = tmp_path / "textdesk.db"
+    shutil.copyfile(sqlite_template(), path)
+    return Database(f"sqlite:///{path}")
+
+
+_template: list[Path] = []
+
+
+def sqlite_template() -> Path:
+    """A SQLite file migrated to head once per run; each test starts from a copy of it.
+
+    Copying takes ~3 ms where migrating takes ~75 ms (create_all took ~25 ms).
+    """
+    if not _template:
+        folder = Path(tempfile.mkdtemp(prefix="textdesk-template-"))
+        atexit.register(shutil.rmtree, folder, True)
+        schema.upgrade(f"sqlite:///{folder / 'template.db'}")
+        _template.append(folder / "template.db")
+    return _template[0]
 
 
 @pytest.fixture
@@ -102,9 +127,9 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def settings(db: Database) -> Settings:
+def settings(db: Database, tmp_path: Path) -> Settings:
     return Settings(database_url=db.url, admin_token=ADMIN_TOKEN,
-                    public_url="http://testserver")
+                    public_url="http://testserver", media_dir=str(tmp_path / "media"))
 
 
 @pytest.fixture

@@ -25,7 +25,9 @@ class Practice:
 
 def make_practice(client: TestClient, *, name: str = "Test Dental", number: str = "+15005550006",
                   kind: str = "local", approved: bool = True, sms_enabled: bool = True,
-                  limit: float | None = None) -> Practice:
+                  limit: float | None = None, keyword_replies: str | None = None) -> Practice:
+    """A practice with one clinic and one number; `keyword_replies="textdesk"` turns the
+    carrier's own STOP / START / HELP answers off on it (textdesk answers instead)."""
     r = client.post("/api/v1/admin/practices", json={"name": name}, headers=ADMIN)
     assert r.status_code == 201, r.text
     body = r.json()
@@ -43,6 +45,10 @@ def make_practice(client: TestClient, *, name: str = "Test Dental", number: str 
         r = client.put(f"/api/v1/admin/numbers/{num.json()['id']}/registration",
                        json={"status": "approved"}, headers=ADMIN)
         assert r.status_code == 200
+    if keyword_replies is not None:
+        r = client.patch(f"/api/v1/numbers/{num.json()['id']}",
+                         json={"keyword_replies": keyword_replies}, headers=auth)
+        assert r.status_code == 200, r.text
     return Practice(body["id"], body["api_token"], clinic.json()["id"], num.json()["id"],
                     num.json()["e164"])
 

@@ -7,6 +7,7 @@ except under TEXTDESK_REQUIRE_BROWSER=1 (CI), where a missing browser fails the 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,16 @@ import pytest
 
 from tests.conftest import fresh_database
 from tests.e2e.conftest import LiveServer, start_live_server, stop_live_server
-from textdesk.services.auth import create_user
-from textdesk.services.clock import Clock
+from textdesk.kit.clock import Clock
+from textdesk.practice.auth import create_user
 
 CHROMIUM = os.environ.get("TEXTDESK_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+ROOT = Path(__file__).resolve().parents[2]
+# Tests never rewrite tracked files: pictures go to a temporary folder unless
+# TEXTDESK_SCREENSHOTS names one (TEXTDESK_SCREENSHOTS=docs/screenshots refreshes the README's).
+SCREENSHOTS = (ROOT / os.environ["TEXTDESK_SCREENSHOTS"] if os.environ.get("TEXTDESK_SCREENSHOTS")
+               else Path(tempfile.gettempdir()) / "textdesk-screenshots")
 STAFF_EMAIL = "frontdesk@example.com"
 STAFF_PASSWORD = "front-desk-password"
 
@@ -47,9 +52,11 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def live(tmp_path: Path, browser: Any) -> Iterator[LiveServer]:
-    """A live textdesk in demo mode whose connector is started by the test, when it wants."""
+    """A live textdesk in demo mode whose connector is started by the test, when it wants; it
+    can seal secrets (practice-system keys, webhook signing secrets)."""
     db = fresh_database(tmp_path)
-    server_live, server = start_live_server(db, with_connector=False, demo_mode=True)
+    server_live, server = start_live_server(db, with_connector=False, demo_mode=True,
+                                            secret_key="browser-test-secret")
     try:
         yield server_live
     finally:

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from tests.browser.conftest import add_staff, screenshot, sign_in
 from tests.e2e.conftest import LiveServer
 from tests.helpers import Practice
+from textdesk.domain.reasons import OPT_BACK_IN
 
 pytestmark = [pytest.mark.browser, pytest.mark.once]
 
@@ -24,11 +25,11 @@ def _text_in(live: LiveServer, practice: Practice, from_: str, body: str) -> Non
     assert r.status_code == 200, r.text
 
 
-def _desk(live: LiveServer, page: Any) -> Practice:
-    practice = live.practice(name="Bright Smiles Dental")
-    add_staff(live, practice.id)
+def _desk(live: LiveServer, page: Any, **practice: Any) -> Practice:
+    made = live.practice(name="Bright Smiles Dental", **practice)
+    add_staff(live, made.id)
     sign_in(page)
-    return practice
+    return made
 
 
 def test_inbox_shows_a_new_text_then_a_reply_goes_pending_to_delivered(
@@ -42,17 +43,16 @@ def test_inbox_shows_a_new_text_then_a_reply_goes_pending_to_delivered(
     _text_in(live, practice, "+14155550177", "Hi, do you take new patients?")
     page.reload()
     page.get_by_role("link", name="Ben Doe").click()  # opening a thread reads it
-    page.get_by_role("link", name="← Inbox").click()
-    expect(page.locator("tr", has_text="Ben Doe")).not_to_have_class("is-unread")
+    expect(page.get_by_role("heading", name="Ben Doe")).to_be_visible()
+    expect(page.locator("li.convo", has_text="Ben Doe")).not_to_have_class(re.compile("is-unread"))
     # A new text arrives while the page is open: it appears, unread, without a reload.
     _text_in(live, practice, AVA, "Can I move my cleaning to 10am?")
-    row = page.locator("tr.is-unread", has_text="Ava Doe")
+    row = page.locator("li.convo.is-unread", has_text="Ava Doe")
     expect(row).to_be_visible()
     expect(row).to_contain_text("1 unread")
     expect(page.locator("#unread-total")).to_have_attribute("data-count", "2")
     expect(page.locator("#inbox-total")).to_have_text("3 conversations")
     assert page.get_by_role("link", name="Carla Doe").count() == 0  # never texted
-    screenshot(page, "inbox.png")
 
     row.get_by_role("link", name="Ava Doe").click()
     expect(page.get_by_role("heading", name="Ava Doe")).to_be_visible()
@@ -67,7 +67,9 @@ def test_inbox_shows_a_new_text_then_a_reply_goes_pending_to_delivered(
     badge = page.locator(".text-out .badge").last
     expect(badge).to_have_text("Pending")
     badge.click()  # the badge opens its why: no connector is running yet
-    expect(page.locator(".text-out .why").last).to_contain_text("connector_down")
+    why = page.locator(".text-out .why").last
+    expect(why).to_contain_text("connector")
+    expect(why.locator("li[title*='connector_down']")).to_have_count(1)  # the code, as a tooltip
     live.dispatcher.start()
     expect(badge).to_have_text("Delivered", timeout=20_000)  # no reload: the thread is live
     expect(page.locator("#unread-total")).to_have_attribute("data-count", "1")
@@ -83,14 +85,15 @@ def test_an_opted_out_patient_shows_the_blocker_and_send_stays_off(
     page.get_by_role("link", name="Dev Doe").click()
     expect(page.locator(".consent")).to_contain_text("Opted out")
     blockers = page.locator("#draft-check .blockers")
-    expect(blockers).to_contain_text("opted_out")
-    expect(blockers).to_contain_text("Only the patient can opt back in, by texting START.")
+    expect(blockers.locator("li[title*='opted_out']")).to_have_count(1)
+    expect(blockers).to_contain_text(OPT_BACK_IN)
     page.get_by_label("Reply to Dev Doe").fill("Hi Dev, are you still coming in on Friday?")
     expect(page.locator("#draft-stats")).to_contain_text("1 segment")
     expect(blockers).to_be_visible()
     expect(page.get_by_role("button", name="Send", exact=True)).to_be_disabled()
     expect(page.locator("#send-state")).to_contain_text("Send is off")
-    expect(page.locator(".text-out .badge")).to_have_text("Delivered")  # the STOP answer
+    # The carrier answered the STOP itself (its default): textdesk sent no second answer.
+    expect(page.locator(".text-out")).to_have_count(0)
     screenshot(page, "conversation-blocked.png", full_page=True)
 
 
@@ -109,6 +112,8 @@ def test_a_connector_error_is_acknowledged(live: LiveServer, page: Any) -> None:
     expect(page.get_by_role("heading", name="Errors to acknowledge (1)")).to_be_visible()
     errors = page.locator("ul.errors li")
     expect(errors.first).to_contain_text("carrier_transient")
+    link = errors.first.get_by_role("link", name="Text to Ava Doe")  # whose text, and where
+    expect(link).to_have_attribute("href", re.compile(rf"/conversations/\d+#text-{r.json()['id']}"))
     screenshot(page, "connector.png")
     errors.first.get_by_role("button", name=re.compile("Acknowledge")).click()
     expect(page.locator(".notice")).to_have_text("Error acknowledged.")
@@ -139,19 +144,19 @@ def test_a_lead_moved_to_scheduled_can_no_longer_be_texted(live: LiveServer, pag
     expect(page.locator("#col-scheduled").locator("..")).to_contain_text("Lena Park")
     card.get_by_role("button", name="Open thread").click()
     page.get_by_label("Reply to Lena Park").fill("One more question?")
-    expect(page.locator("#draft-check .blockers")).to_contain_text("lead_inactive_stage")
+    expect(page.locator("#draft-check .blockers li[title*='lead_inactive_stage']")).to_have_count(1)
     expect(page.get_by_role("button", name="Send", exact=True)).to_be_disabled()
 
 
 def test_the_simulated_phone_replies_as_a_patient(live: LiveServer, page: Any) -> None:
-    practice = _desk(live, page)
+    practice = _desk(live, page, keyword_replies="textdesk")  # textdesk answers HELP
     live.patient(practice, "(415) 555-0123", first_name="Ava")
     page.get_by_role("link", name="Simulated phone").click()
     page.get_by_label("Text from").select_option(AVA)
     page.get_by_role("button", name="HELP", exact=True).click()
     expect(page.locator(".notice")).to_contain_text("simulated phone sent its text")
     page.get_by_role("link", name=re.compile("^Inbox")).click()
-    page.locator("tr", has_text="Ava Doe").get_by_role("link", name="Ava Doe").click()
+    page.locator("li.convo", has_text="Ava Doe").get_by_role("link").click()
     expect(page.locator(".text-in .text-body")).to_have_text("HELP")
     # HELP gets the practice's automatic answer (C5); it shows in the thread.
     expect(page.locator(".text-out")).to_have_count(1)
@@ -165,3 +170,31 @@ def test_keyboard_reaches_the_main_content_first(live: LiveServer, page: Any) ->
     expect(skip).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.locator("main")).to_be_focused()
+
+
+def test_a_lead_is_added_closed_and_reopened_with_its_reason(
+        live: LiveServer, page: Any) -> None:
+    practice = _desk(live, page)
+    page.goto("/leads")
+    page.get_by_label("First name").fill("Omar")
+    page.get_by_label("Last name").fill("Reyes")
+    page.get_by_label("Mobile phone").fill("(415) 555-0160")
+    page.get_by_label("How they reached us").select_option("walk_in")
+    page.get_by_role("button", name="Add lead").click()
+    expect(page.locator(".notice")).to_have_text("Lead added.")
+    card = page.locator("article.card", has_text="Omar Reyes")
+    expect(page.locator("#col-new").locator("..")).to_contain_text("Omar Reyes")
+    expect(card).to_contain_text("(415) 555-0160 · Walk-in")
+    card.get_by_label("Move to").select_option("closed_lost")
+    card.get_by_role("button", name="Move").click()
+    expect(page.locator("#col-closed_lost").locator("..")).to_contain_text("Omar Reyes")
+    card.get_by_label("Why reopen?").fill("called back to book a cleaning")
+    card.get_by_role("button", name="Reopen").click()
+    expect(page.locator(".notice")).to_contain_text("Lead reopened")
+    expect(page.locator("#col-contacted").locator("..")).to_contain_text("Omar Reyes")
+    lead_id = int((card.get_attribute("id") or "lead-0").split("-")[1])
+    lead = live.http.get(f"/api/v1/leads/{lead_id}", headers=practice.auth).json()
+    last = lead["stage_history"][-1]
+    assert (last["from"], last["to"], last["by"]) == ("closed_lost", "contacted", "staff")
+    assert last["reason"] == "called back to book a cleaning"
+    assert last["actor"] == "frontdesk@example.com"

@@ -18,7 +18,7 @@ from tests.carriers.conftest import (
     RunningSimulator,
 )
 from textdesk.carriers.simulator import create_simulator
-from textdesk.services.clock import FrozenClock
+from textdesk.kit.clock import FrozenClock
 
 PRACTICE = "+14155550100"
 PATIENT = "+14155550123"

@@ -127,6 +127,7 @@ def test_a_timeout_is_transient_and_the_text_can_be_found_afterwards(
     try:
         error = _refusal(impatient)
         assert error.is_transient and error.http_status is None
+        assert error.maybe_taken  # the request reached the carrier: it may hold the text
         simulator.configure(latency_ms=0)
         found = impatient.find_sent(from_=PRACTICE, to=PATIENT, since=since)
     finally:
@@ -144,6 +145,7 @@ def test_an_unreachable_carrier_is_transient() -> None:
     finally:
         carrier.close()
     assert error.is_transient and error.error_code is None
+    assert not error.maybe_taken  # never connected: safe to send again
 
 
 def test_find_sent_lists_this_pair_since_the_given_moment(carrier: TwilioCarrier) -> None:

@@ -8,9 +8,11 @@ import pytest
 from typer.testing import CliRunner
 
 from textdesk.cli import app
-from textdesk.services.clock import Clock
-from textdesk.services.demo import seed
+from textdesk.kit.clock import Clock
+from textdesk.practice.demo import seed
+from textdesk.storage import directory as practice_store, schema
 from textdesk.storage.db import Database
+from textdesk.storage.models import Practice
 
 pytestmark = pytest.mark.once
 
@@ -18,7 +20,7 @@ pytestmark = pytest.mark.once
 @pytest.fixture
 def demo_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Database:
     db = Database(f"sqlite:///{tmp_path / 'why.db'}")
-    db.create_schema()
+    schema.upgrade(db.url)
     with db.transaction() as session:
         seed(session, Clock().now(), api_token="tok", staff_password="pw-for-tests")
     monkeypatch.setenv("TEXTDESK_DATABASE_URL", db.url)
@@ -43,4 +45,27 @@ def test_why_for_a_patient_who_can_be_texted(demo_db: Database) -> None:
 
 def test_why_for_an_unknown_patient(demo_db: Database) -> None:
     result = CliRunner().invoke(app, ["why", "999"])
+    assert result.exit_code == 1 and "patient_not_found" in result.output
+
+
+@pytest.fixture
+def two_practices(demo_db: Database) -> Database:
+    with demo_db.transaction() as session:
+        now = Clock().now()
+        other = Practice(name="Other Dental", api_token_hash="0" * 64, created_at=now)
+        session.add(other)
+    return demo_db
+
+
+def test_why_finds_the_practice_from_the_patient_when_there_are_several(
+        two_practices: Database) -> None:
+    result = CliRunner().invoke(app, ["why", "4"])
+    assert "--practice-id" not in result.output
+    assert result.exit_code == 1 and "not_opted_in" in result.output
+
+
+def test_why_with_another_practice_id_finds_no_such_patient(two_practices: Database) -> None:
+    with two_practices.transaction() as session:
+        other = practice_store.list_practices(session)[-1].id
+    result = CliRunner().invoke(app, ["why", "4", "--practice-id", str(other)])
     assert result.exit_code == 1 and "patient_not_found" in result.output

@@ -62,6 +62,8 @@ ROWS = [
         "(US, CA, PR)."),
     Row("not_opted_in", Severity.BLOCKER, ctx(consent=NO_CONSENT),
         "There is no opt-in on record."),
+    Row("no_marketing_consent", Severity.BLOCKER, ctx(kind=MessageKind.CAMPAIGN),
+        "The patient agreed to texts about their care, but not to marketing texts."),
     Row("opted_out", Severity.BLOCKER,
         ctx(consent=ConsentStatus(ConsentState.OPTED_OUT, False,
                                   datetime(2026, 3, 1, 12, 5, tzinfo=UTC), "keyword")),
@@ -98,6 +100,9 @@ ROWS = [
         "The text uses a public link shortener (bit.ly), which carriers often block."),
     Row("multi_segment", Severity.WARNING, ctx(body="a" * 161),
         "The text is sent as 2 segments (GSM-7) and costs $0.0158 instead of $0.0079."),
+    Row("phone_voip", Severity.WARNING, ctx(line_type="nonFixedVoip"),
+        "The carrier's lookup says the number is a VoIP line, which often cannot receive "
+        "texts."),
     Row("unicode_characters", Severity.WARNING, ctx(body="See you soon 😀"),
         "The text has characters outside GSM-7 (😀), so it is sent as UCS-2 with 70 characters "
         "per segment instead of 160."),
@@ -201,8 +206,12 @@ def test_no_limit_means_no_spending_blocker() -> None:
     (MessageKind.AUTOMATED, NO_CONSENT, ["not_opted_in"]),
     (MessageKind.TEST, NO_CONSENT, []),
     (MessageKind.SYSTEM, NO_CONSENT, []),
-    (MessageKind.SYSTEM, ConsentStatus(ConsentState.OPTED_OUT, False, NOW, "keyword"), []),
-    (MessageKind.CAMPAIGN, OPTED_IN, ["not_opted_in"]),
+    # An automatic answer stops at an opt-out; only what carriers require still goes (C2, C5).
+    (MessageKind.SYSTEM, ConsentStatus(ConsentState.OPTED_OUT, False, NOW, "keyword"),
+     ["opted_out"]),
+    (MessageKind.COMPLIANCE, ConsentStatus(ConsentState.OPTED_OUT, False, NOW, "keyword"), []),
+    (MessageKind.CAMPAIGN, OPTED_IN, ["no_marketing_consent"]),
+    (MessageKind.CAMPAIGN, NO_CONSENT, ["not_opted_in"]),
     (MessageKind.CAMPAIGN, ConsentStatus(ConsentState.OPTED_IN, True, NOW, "web_form"), []),
 ])
 def test_consent_by_kind(kind: MessageKind, consent: ConsentStatus, codes: list[str]) -> None:
@@ -219,7 +228,9 @@ def test_a_system_answer_goes_to_whoever_texted_in(phone: str) -> None:
 
 def test_campaign_without_marketing_consent_says_so() -> None:
     blocker = evaluate(ctx(kind=MessageKind.CAMPAIGN)).blockers[0]
-    assert blocker.message == "There is no marketing consent on record."
+    assert blocker.code == "no_marketing_consent"
+    assert blocker.message != CATALOGUE["not_opted_in"].message
+    assert blocker.fix == "Record the patient's marketing consent, with how they gave it."
 
 
 @pytest.mark.parametrize(("stage", "kind", "blocked"), [
@@ -266,3 +277,20 @@ def test_verdict_shows_content_when_a_body_is_judged() -> None:
 
 def test_without_a_draft_no_content_rule_applies() -> None:
     assert evaluate(ctx(body=None, url_policy="block")).codes == []
+
+
+def test_the_carriers_lookup_refuses_a_landline_before_any_send() -> None:
+    verdict = evaluate(ctx(line_type="landline"))
+    assert verdict.codes == ["phone_landline"]
+    assert "the carrier's lookup says it is a landline" in verdict.blockers[0].message.lower()
+
+
+@pytest.mark.parametrize("line_type", ["mobile", "personal", "unknown"])
+def test_a_lookup_that_is_not_landline_or_voip_says_nothing(line_type: str) -> None:
+    assert evaluate(ctx(line_type=line_type)).codes == []
+
+
+def test_a_carrier_finding_wins_over_the_lookup_sentence() -> None:
+    verdict = evaluate(ctx(phone_finding="landline", line_type="mobile"))
+    assert verdict.codes == ["phone_landline"]
+    assert verdict.blockers[0].message.startswith("The carrier reported")

@@ -132,3 +132,8 @@ def test_redirect_text_names_the_clinic_and_its_phone(name: str | None, phone: s
 def test_settings_from_practice_json(stored: dict[str, object] | None,
                                      expected: LeadSettings) -> None:
     assert leads.settings_from(stored) == expected
+
+
+@pytest.mark.parametrize("stage", list(LeadStage))
+def test_only_a_closed_lead_is_reopened(stage: LeadStage) -> None:
+    assert leads.can_reopen(stage) is (stage in leads.CLOSED_STAGES)

@@ -1,6 +1,17 @@
 import pytest
 
-from textdesk.domain.messages import TERMINAL, Status, can_move, status_from_carrier
+from textdesk.domain.messages import (
+    MOVES,
+    TERMINAL,
+    Status,
+    Step,
+    can_move,
+    can_take,
+    claim_move,
+    describe_retry,
+    status_from_carrier,
+    tell_event,
+)
 
 FORWARD = [
     (Status.PENDING, Status.SENDING), (Status.SENDING, Status.SENT),
@@ -42,3 +53,22 @@ def test_carrier_words_map_onto_statuses(word: str, status: Status) -> None:
 
 def test_unknown_carrier_word_is_none() -> None:
     assert status_from_carrier("teleported") is None
+
+
+@pytest.mark.parametrize("step", [Step.RETRY, Step.REQUEUE])
+def test_the_two_returns_to_the_queue_are_named_steps_from_sending(step: Step) -> None:
+    assert (MOVES[step].sources, MOVES[step].target) == ({Status.SENDING}, Status.PENDING)
+    assert not can_take(step, Status.SENT)  # never after the carrier accepted it
+
+
+def test_the_claim_statements_take_what_the_table_says() -> None:
+    assert claim_move() == ({Status.PENDING}, Status.SENDING)
+
+
+def test_a_retry_is_told_as_the_next_attempt() -> None:
+    note = describe_retry(2, 8, 500, None)
+    assert note == "attempt 2 of 8 after the carrier answered 500"
+    assert tell_event("pending", "retry", note) == f"Retry scheduled: {note}"
+    assert describe_retry(3, 8, None, 20003) == (
+        "attempt 3 of 8 after the carrier did not answer (error 20003)")
+    assert tell_event("delivered", None, None) == "Delivered"

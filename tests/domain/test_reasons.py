@@ -4,8 +4,8 @@ from textdesk.domain.reasons import CATALOGUE, FailureCause, cause_for_error, de
 
 BLOCKERS = ["sms_not_enabled", "messaging_not_approved", "no_sending_number", "no_wireless_phone",
             "phone_unparseable", "phone_invalid", "phone_landline", "country_not_eligible",
-            "not_opted_in", "opted_out", "lead_inactive_stage", "spending_limit_reached",
-            "url_in_manual_text", "body_empty", "body_too_long"]
+            "not_opted_in", "no_marketing_consent", "opted_out", "lead_inactive_stage",
+            "spending_limit_reached", "url_in_manual_text", "body_empty", "body_too_long"]
 HOLDS = ["connector_down", "number_pending_verification", "quiet_hours", "rate_limited"]
 WARNINGS = ["link_shortener", "multi_segment", "unicode_characters"]
 

@@ -6,7 +6,9 @@ protocol to the simulator mounted on the same server, which calls the signed web
 
 from __future__ import annotations
 
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -66,7 +68,14 @@ class LiveServer:
     _extra: list[Callable[[], None]] = field(default_factory=list)
 
     def practice(self, **kwargs: Any) -> Practice:
-        return make_practice(self.http, **kwargs)  # type: ignore[arg-type]
+        """A practice; `keyword_replies` is set on both sides: textdesk's number and the
+        simulated carrier's (who answers STOP / START / HELP)."""
+        practice = make_practice(self.http, **kwargs)  # type: ignore[arg-type]
+        if kwargs.get("keyword_replies"):
+            r = self.sim("POST", "/sim/numbers", json={
+                "number": practice.number, "keyword_replies": kwargs["keyword_replies"]})
+            assert r.status_code == 200, r.text
+        return practice
 
     def patient(self, practice: Practice, phone: str = "(415) 555-0123",
                 **kwargs: Any) -> dict[str, Any]:
@@ -104,7 +113,8 @@ def start_live_server(db: Database, *, with_connector: bool = True,
     base_url = f"http://127.0.0.1:{port}"
     options: dict[str, Any] = {"database_url": db.url, "admin_token": ADMIN_TOKEN,
                                "public_url": base_url, "connector_poll_seconds": 0.05,
-                               "connector_heartbeat_seconds": 0.5}
+                               "connector_heartbeat_seconds": 0.5,
+                               "media_dir": tempfile.mkdtemp(prefix="textdesk-media-")}
     options.update(settings_overrides)
     settings = Settings(**options)
     simulator = create_simulator(auth_token=settings.twilio_auth_token,
@@ -128,6 +138,8 @@ def stop_live_server(live: LiveServer, server: ThreadedServer) -> None:
     live.http.close()
     server.stop()
     live.simulator.stop()
+    if Path(live.settings.media_dir).name.startswith("textdesk-media-"):
+        shutil.rmtree(live.settings.media_dir, ignore_errors=True)
 
 
 @pytest.fixture

@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import text
 
 from tests.e2e.conftest import start_live_server, stop_live_server
+from textdesk.consent import service as consent_service
 from textdesk.domain.consent import ConsentAction, ConsentScope, ConsentSource
 from textdesk.domain.messages import MessageKind
-from textdesk.services import consent as consent_service
-from textdesk.services.clock import Clock
-from textdesk.services.messaging import queue_message
-from textdesk.storage import practices as practice_store
+from textdesk.kit.clock import Clock
+from textdesk.messaging.service import queue_message
+from textdesk.storage import directory as practice_store
 from textdesk.storage.db import Database
 
 pytestmark = [pytest.mark.once, pytest.mark.slow]

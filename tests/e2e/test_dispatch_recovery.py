@@ -11,8 +11,8 @@ import pytest
 
 from tests.conftest import fresh_database
 from tests.e2e.conftest import LiveServer, start_live_server, stop_live_server
-from textdesk.services import dispatch
-from textdesk.services.clock import FrozenClock
+from textdesk.kit.clock import FrozenClock
+from textdesk.messaging import dispatch
 
 
 @pytest.fixture

@@ -93,5 +93,6 @@ def test_a_lead_is_texted_books_and_its_closed_thread_redirects(
                        headers=auth)
     assert r.status_code == 422
     assert [b["code"] for b in r.json()["blockers"]] == ["lead_inactive_stage"]
-    assert r.json()["blockers"][0]["fix"] == "Contact the patient through the clinic."
+    assert r.json()["blockers"][0]["fix"] == (
+        "Phone the patient from the office, or reopen the lead on the Leads board.")
     assert len(_texts_to_lead(live)) == 2  # the staff text and the one redirect, nothing else

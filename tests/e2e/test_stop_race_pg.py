@@ -29,20 +29,21 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import and_, func, or_, select
 
+from tests.consent.support import WEBHOOK, inbound_params, signed_headers
 from tests.e2e.conftest import LiveServer, start_live_server, stop_live_server
-from tests.services.consent_support import WEBHOOK, inbound_params, signed_headers
 from textdesk.carriers.twilio import TwilioCarrier
 from textdesk.connector.dispatcher import Dispatcher
+from textdesk.consent import service as consent_service
 from textdesk.domain.consent import ConsentAction, ConsentScope, ConsentSource
 from textdesk.domain.messages import MessageKind
-from textdesk.services import consent as consent_service
-from textdesk.services.clock import Clock
-from textdesk.services.messaging import queue_message
-from textdesk.storage import practices as practice_store
+from textdesk.kit.clock import Clock
+from textdesk.messaging.service import queue_message
+from textdesk.storage import directory as practice_store
 from textdesk.storage.db import Database
 from textdesk.storage.models import Message, MessageEvent
+from textdesk.storage.opt_out import stopped_by_opt_out
 
 pytestmark = [pytest.mark.once, pytest.mark.slow, pytest.mark.postgres]
 
@@ -122,14 +123,12 @@ def inject_failures(live: LiveServer, db: Database, done: threading.Event) -> No
 
 
 def waiting_to_reachable_phones(db: Database) -> int:
-    """Texts that may still leave: in flight, or pending and not held by an opt-out."""
-    with db.engine.connect() as conn:
-        return int(conn.execute(text(
-            "SELECT count(*) FROM messages m WHERE m.status = 'sending' OR (m.status = 'pending'"
-            " AND (m.kind = 'system' OR NOT EXISTS (SELECT 1 FROM consent_current c WHERE"
-            " c.practice_id = m.practice_id AND c.phone_e164 = m.to_e164"
-            " AND c.state = 'opted_out')))"
-        )).scalar_one())
+    """Texts that may still leave: in flight, or pending and not stopped by an opt-out (the
+    claims' own condition)."""
+    with db.transaction() as s:
+        return int(s.scalar(select(func.count(Message.id)).where(or_(
+            Message.status == "sending",
+            and_(Message.status == "pending", ~stopped_by_opt_out())))) or 0)
 
 
 def last_claims(db: Database, message_ids: list[int]) -> dict[int, datetime]:
@@ -153,7 +152,7 @@ def test_no_text_leaves_after_its_phones_stop(pg_db: Database) -> None:
     connectors = [connector(live, "race-a"), connector(live, "race-b")]
     done = threading.Event()
     try:
-        practice = live.practice()
+        practice = live.practice(keyword_replies="textdesk")  # one confirmation each, ours
         queue_batch(pg_db, practice.id, practice.number)
         stops = StopSender(live, practice.number, rng)
         sent_count = lambda: len(live.simulator.state.outbound())  # noqa: E731

@@ -13,9 +13,10 @@ from datetime import timedelta
 
 from textdesk.carriers.base import Accepted, Carrier, CarrierError
 from textdesk.config import Settings
-from textdesk.connector.scheduler import TICK_SECONDS, Scheduler
-from textdesk.services import dispatch
-from textdesk.services.clock import Clock
+from textdesk.connector.scheduler import TICK_SECONDS, Scheduler, jobs_for
+from textdesk.kit.clock import Clock
+from textdesk.media import service as media
+from textdesk.messaging import dispatch
 from textdesk.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,7 @@ class Dispatcher:
                  clock: Clock | None = None, connector_id: str | None = None,
                  workers: int = 8) -> None:
         self.db = db
+        db.public_url = settings.public_url  # links the scheduler's texts carry point here
         self.carrier = carrier
         self.settings = settings
         self.clock = clock or Clock()
@@ -40,7 +42,7 @@ class Dispatcher:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="send")
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self.scheduler = Scheduler(db, self.clock)  # periodic jobs: lead automation, …
+        self.scheduler = Scheduler(db, self.clock, jobs_for(settings))
 
     # -- one pass --------------------------------------------------------------------------
     def run_once(self) -> int:
@@ -50,7 +52,8 @@ class Dispatcher:
         if not jobs:
             return 0
         outcomes = list(self._pool.map(
-            lambda job: dispatch.send_one(self.carrier, job, self.callback_url), jobs))
+            lambda job: dispatch.send_one(self.carrier, job, self.callback_url,
+                                          self.media_urls(job.media_ids)), jobs))
         accepted: list[tuple[dispatch.Job, Accepted]] = []
         for job, outcome in zip(jobs, outcomes, strict=True):
             if isinstance(outcome, CarrierError):
@@ -62,6 +65,10 @@ class Dispatcher:
                 accepted.append((job, outcome))
         dispatch.record_accepted(self.db, accepted, self.clock.now())
         return len(jobs)
+
+    def media_urls(self, media_ids: tuple[int, ...]) -> list[str]:
+        """Signed, expiring links the carrier fetches a text's files from."""
+        return media.signed_urls(self.settings, media_ids, self.clock.now())
 
     def drain(self, max_passes: int = 10_000) -> int:
         """Send until nothing is due (used by tests and benchmarks)."""

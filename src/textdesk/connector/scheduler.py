@@ -13,9 +13,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from textdesk.services import lead_automation, reminders
-from textdesk.services.clock import Clock
+from textdesk.automation import reminders
+from textdesk.campaigns import service as campaigns
+from textdesk.carriers.lookup import TwilioLookup
+from textdesk.carriers.media import MediaFetcher
+from textdesk.config import Settings
+from textdesk.integrations import service as integrations
+from textdesk.kit.clock import Clock
+from textdesk.leads import automation as lead_automation
+from textdesk.lookups import service as lookups
+from textdesk.media import service as media
+from textdesk.messaging import dispatch
 from textdesk.storage.db import Database
+from textdesk.webhooks.delivery import Deliverer, purge as purge_webhooks
+from textdesk.webhooks.sender import Sender
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +45,51 @@ JOBS: list[PeriodicJob] = [
     PeriodicJob("lead_automation", timedelta(minutes=5), lead_automation.run),
     # G2: each appointment's reminders, once each, at their lead times.
     PeriodicJob("reminders", timedelta(minutes=1), reminders.run),
+    # G4: a running campaign with nothing left to send is completed (never by a read).
+    PeriodicJob("campaign_completion", timedelta(minutes=1), campaigns.complete_finished),
+    # A waiting text past its validity is canceled, never sent (the claim checks it too).
+    PeriodicJob("expiry", timedelta(seconds=30), dispatch.expire_waiting),
 ]
+
+
+def jobs_for(settings: Settings) -> list[PeriodicJob]:
+    """Every job of a connector run with these settings: JOBS and those that need settings."""
+    return [*JOBS, _practice_system_job(settings), *_lookup_jobs(settings), *_media_jobs(settings),
+            *_webhook_jobs(settings)]
+
+
+def _practice_system_job(settings: Settings) -> PeriodicJob:
+    """The practice's own system: each practice synced in turn, the write-back outbox sent."""
+    return PeriodicJob("practice_system", timedelta(seconds=20),
+                       lambda db, now: integrations.run(db, now, settings))
+
+
+def _webhook_jobs(settings: Settings) -> list[PeriodicJob]:
+    """Event webhooks: due deliveries sent every second; old finished ones forgotten hourly."""
+    deliverer = Deliverer(Sender(settings.webhook_timeout_seconds), settings.secret_key)
+    return [PeriodicJob("webhooks", timedelta(seconds=1), deliverer.run),
+            PeriodicJob("webhook_purge", timedelta(hours=1), purge_webhooks)]
+
+
+def _lookup_jobs(settings: Settings) -> list[PeriodicJob]:
+    """The line-type lookup pass. Each practice has a budget (its own setting, else the
+    deployment's `lookup_monthly_budget`), so the pass runs even when the deployment's is 0;
+    a practice with no budget is never looked up."""
+    client = TwilioLookup(settings.twilio_account_sid, settings.twilio_auth_token,
+                          settings.lookup_base_url, settings.carrier_timeout_seconds)
+    budget = settings.lookup_monthly_budget
+    return [PeriodicJob("line_type_lookups", timedelta(seconds=5),
+                        lambda db, now: lookups.run_pending(db, client, now, budget))]
+
+
+def _media_jobs(settings: Settings) -> list[PeriodicJob]:
+    """Fetching patients' pictures from the carrier (never inside the inbound webhook)."""
+    fetcher = MediaFetcher(settings.twilio_account_sid, settings.twilio_auth_token,
+                           settings.carrier_base_url, settings.carrier_timeout_seconds)
+    blobs = media.blob_store(settings)
+    policy = media.FetchPolicy(settings.media_max_bytes, settings.media_fetch_attempts)
+    return [PeriodicJob("media_fetch", timedelta(seconds=1),
+                        lambda db, now: media.fetch_due(db, fetcher, blobs, now, policy))]
 
 
 class Scheduler:

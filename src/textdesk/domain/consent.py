@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 
 import phonenumbers
 
 from textdesk.domain.keywords import Keyword
+from textdesk.domain.messages import MessageKind
 
 
 class ConsentAction(StrEnum):
@@ -30,6 +31,7 @@ class ConsentSource(StrEnum):
     CARRIER = "carrier"  # the carrier reported the number opted out (21610)
     CAMPAIGN_UNSUBSCRIBE = "campaign_unsubscribe"  # unsubscribed from a campaign
     STAFF = "staff"  # staff confirmed a flagged free-text revocation
+    PRACTICE_SYSTEM = "practice_system"  # Text OK recorded in the practice system (Open Dental)
 
 
 class ConsentState(StrEnum):
@@ -81,6 +83,15 @@ def apply(status: ConsentStatus, event: ConsentEventView) -> ConsentStatus:
     return ConsentStatus(ConsentState.OPTED_IN, True, event.at, event.source)
 
 
+def import_changes(status: ConsentStatus, action: ConsentAction) -> bool:
+    """Whether consent learned from an import (the practice's system, a CSV file) is recorded
+    on top of `status`: an opt-out where the phone is not opted out yet; an opt-in only where
+    nothing is on record, so an import never undoes a STOP or a consent given here."""
+    if action is ConsentAction.OPT_OUT:
+        return not status.is_opted_out
+    return status.state is ConsentState.NONE
+
+
 # --- what a keyword does (C2, C4, C5) --------------------------------------------------------
 
 class Answer(StrEnum):
@@ -89,17 +100,36 @@ class Answer(StrEnum):
     HELP = "help"  # who is texting, how to reach them, how to opt out
     UNMONITORED = "unmonitored"  # the line takes no replies (G5)
 
+    @property
+    def kind(self) -> MessageKind:
+        """STOP's confirmation and HELP are the answers carriers require even after an
+        opt-out; the others are ordinary automatic answers."""
+        return (MessageKind.COMPLIANCE if self in (Answer.OPTED_OUT, Answer.HELP)
+                else MessageKind.SYSTEM)
+
+
+class KeywordOwner(StrEnum):
+    """Who answers STOP / START / HELP on a number: exactly one party does."""
+
+    CARRIER = "carrier"  # the carrier replies itself (Twilio's default); textdesk only records
+    TEXTDESK = "textdesk"  # the carrier's handling is off; textdesk sends the one answer
+
+
+# The answers a carrier's own keyword handling sends in textdesk's place.
+CARRIER_ANSWERS = frozenset({Answer.OPTED_OUT, Answer.OPTED_IN, Answer.HELP})
+
 
 @dataclass(frozen=True)
 class KeywordEffect:
     action: ConsentAction | None  # the consent event to record, if any
     answer: Answer | None  # the automated text to send back, if any
     flags_revocation: bool = False  # a probable opt-out for staff to confirm (C3)
+    answered_by_carrier: bool = False  # the carrier sent the answer itself
 
     @property
     def is_handled(self) -> bool:
-        """Whether the text was a keyword that textdesk answered by itself."""
-        return self.action is not None or self.answer is not None
+        """Whether the text was a keyword that was answered (by textdesk or the carrier)."""
+        return self.action is not None or self.answer is not None or self.answered_by_carrier
 
 
 NO_EFFECT = KeywordEffect(None, None)
@@ -123,6 +153,37 @@ def keyword_effect(keyword: Keyword, state: ConsentState) -> KeywordEffect:
     if keyword is Keyword.REVOCATION and state is not ConsentState.OPTED_OUT:
         return KeywordEffect(None, None, flags_revocation=True)
     return NO_EFFECT
+
+
+def with_carrier_keyword(effect: KeywordEffect, keyword: Keyword,
+                         carrier_keyword: str | None) -> KeywordEffect:
+    """Add what the carrier says it did (Twilio's OptOutType: STOP, START or HELP).
+
+    A STOP the carrier acted on is an opt-out here too, whatever the word: the carrier blocks
+    every text to the phone from now on. A START opts in for a word textdesk does not know as
+    one (an opt-in keyword set at the carrier), but YES keeps textdesk's own rule (C4: an
+    opt-in only right after an opt-out), so a YES to a confirmation stays a confirmation.
+    """
+    if carrier_keyword == "STOP" and effect.action is not ConsentAction.OPT_OUT:
+        return KeywordEffect(ConsentAction.OPT_OUT, Answer.OPTED_OUT)
+    if (carrier_keyword == "START" and effect.action is None
+            and keyword not in (Keyword.YES, Keyword.STOP)):
+        return KeywordEffect(ConsentAction.OPT_IN, Answer.OPTED_IN)
+    if carrier_keyword == "HELP" and effect.answer is None and effect.action is None:
+        return KeywordEffect(None, Answer.HELP)
+    return effect
+
+
+def answer_owner(effect: KeywordEffect, owner: KeywordOwner,
+                 carrier_answered: str | None) -> KeywordEffect:
+    """Exactly one party answers a keyword. With the carrier owning keywords and the carrier
+    having answered this text (`carrier_answered`: STOP, START or HELP), textdesk records the
+    consent change but sends no answer of its own; a word the carrier does not answer (REVOKE,
+    say) still gets textdesk's, or the patient would get none."""
+    if (owner is KeywordOwner.CARRIER and carrier_answered is not None
+            and effect.answer in CARRIER_ANSWERS):
+        return replace(effect, answer=None, answered_by_carrier=True)
+    return effect
 
 
 def answer_text(answer: Answer, practice_name: str, phone: str | None) -> str:

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from textdesk.domain import content
 from textdesk.domain.consent import NO_CONSENT, ConsentState, ConsentStatus
-from textdesk.domain.messages import MessageKind
+from textdesk.domain.messages import MessageKind, may_reach_opted_out
 from textdesk.domain.phone import FINDING_SENTENCES, PhoneFinding, check_country, parse_phone
 from textdesk.domain.reasons import Reason, reason
 from textdesk.domain.segments import MAX_BODY_CHARS, Encoding, SegmentInfo, count_segments
@@ -25,6 +25,15 @@ class NumberFacts:
     kind: str  # local | toll_free | short_code | hosted_landline
     status: str  # active | pending_verification
     registration_status: str  # none | pending | approved | rejected
+    # The Twilio Messaging Service the number sends through (its 10DLC campaign is registered
+    # on the service, so `registration_status` is the service's), or None.
+    messaging_service_sid: str | None = None
+
+    @property
+    def sender(self) -> str:
+        """How the rules name the sender to staff."""
+        return ("The clinic's messaging service" if self.messaging_service_sid
+                else "The clinic's sending number")
 
 
 @dataclass(frozen=True)
@@ -38,9 +47,11 @@ class SendContext:
     default_country: str = "US"
     allowed_countries: tuple[str, ...] = ("US", "CA", "PR")
     phone_finding: str | None = None
+    line_type: str | None = None  # the carrier lookup's answer for the phone, when known
     consent: ConsentStatus = NO_CONSENT
     lead_stage: str | None = None  # None when the recipient is a patient
     body: str | None = None  # None when asking "can I text?" without a draft
+    media_count: int = 0  # pictures / PDFs attached: the text goes as one MMS
     kind: MessageKind = MessageKind.MANUAL
     url_policy: str = "warn"  # allow | warn | block
     link_domain: str | None = None
@@ -97,12 +108,13 @@ def _practice_rules(ctx: SendContext, v: Verdict) -> None:
     elif ctx.number.registration_status != "approved":
         v.blockers.append(reason(
             "messaging_not_approved",
-            f"The clinic's sending number has no approved messaging registration "
+            f"{ctx.number.sender} has no approved messaging registration "
             f"(registration is {ctx.number.registration_status}).",
         ))
-    # The one automated answer to an inactive lead's reply (D3) is a system text.
+    # The one automated answer to an inactive lead's reply (D3), and the keyword answers,
+    # answer the lead's own text.
     if (ctx.lead_stage is not None and ctx.lead_stage not in ACTIVE_LEAD_STAGES
-            and ctx.kind is not MessageKind.SYSTEM):
+            and not ctx.kind.answers_inbound):
         v.blockers.append(reason(
             "lead_inactive_stage",
             f"The lead is {ctx.lead_stage.replace('_', ' ')}, so the lead thread is closed.",
@@ -117,7 +129,7 @@ def _practice_rules(ctx: SendContext, v: Verdict) -> None:
 
 
 def _phone_rules(ctx: SendContext, v: Verdict) -> None:
-    if ctx.kind is MessageKind.SYSTEM:
+    if ctx.kind.answers_inbound:
         return  # it answers a number that has just texted in: that number takes texts
     parsed = parse_phone(ctx.phone_raw, ctx.default_country)
     if parsed.problem is not None:
@@ -125,23 +137,38 @@ def _phone_rules(ctx: SendContext, v: Verdict) -> None:
     elif ctx.phone_finding in FINDING_SENTENCES:
         problem, sentence = FINDING_SENTENCES[PhoneFinding(ctx.phone_finding)]
         v.blockers.append(reason(problem.value, sentence))
+    elif ctx.line_type is not None:
+        _line_type_rules(ctx.line_type, v)
     country = check_country(parsed, list(ctx.allowed_countries))
     if country:
         v.blockers.append(reason("country_not_eligible", country))
 
 
+def _line_type_rules(line_type: str, v: Verdict) -> None:
+    """What the carrier's line-type lookup said, before anything was sent."""
+    if line_type == "landline":
+        v.blockers.append(reason(
+            "phone_landline",
+            "The carrier's lookup says it is a landline, which cannot receive texts."))
+    elif line_type in ("fixedVoip", "nonFixedVoip"):
+        v.warnings.append(reason("phone_voip"))
+
+
 def _consent_rules(ctx: SendContext, v: Verdict) -> None:
-    # A test text goes to the office's own phone; a system text answers the person's own
-    # keyword (STOP, HELP), which carriers require even right after an opt-out.
-    if ctx.kind in (MessageKind.TEST, MessageKind.SYSTEM):
-        return
     state = ctx.consent.state
     if state is ConsentState.OPTED_OUT:
-        v.blockers.append(reason("opted_out", _opt_out_sentence(ctx.consent)))
-    elif state is ConsentState.NONE:
+        # The one predicate (the claims and the STOP handler ask it too).
+        if not may_reach_opted_out(ctx.kind):
+            v.blockers.append(reason("opted_out", _opt_out_sentence(ctx.consent)))
+        return
+    # A test text goes to the office's own phone; an automatic answer answers the person's
+    # own text: neither needs an opt-in on record.
+    if ctx.kind is MessageKind.TEST or ctx.kind.answers_inbound:
+        return
+    if state is ConsentState.NONE:
         v.blockers.append(reason("not_opted_in"))
     elif ctx.kind is MessageKind.CAMPAIGN and not ctx.consent.marketing:
-        v.blockers.append(reason("not_opted_in", "There is no marketing consent on record."))
+        v.blockers.append(reason("no_marketing_consent"))
 
 
 def _opt_out_sentence(consent: ConsentStatus) -> str:
@@ -158,14 +185,15 @@ def _content_rules(ctx: SendContext, v: Verdict) -> None:
     if ctx.body is None:
         return
     if not ctx.body.strip():
-        v.blockers.append(reason("body_empty"))
+        if not ctx.media_count:  # a picture alone is a text (MMS with no body)
+            v.blockers.append(reason("body_empty"))
         return
     if len(ctx.body) > MAX_BODY_CHARS:
         v.blockers.append(reason(
             "body_too_long",
             f"The text is {len(ctx.body):,} characters; the limit is {MAX_BODY_CHARS:,}."))
     _link_rules(ctx, ctx.body, v)
-    seg = v.segments
+    seg = None if ctx.media_count else v.segments  # an MMS is one part, any alphabet
     if seg is not None and seg.segments > 1:
         v.warnings.append(reason(
             "multi_segment",

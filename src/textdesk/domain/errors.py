@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 
 
 class AppError(Exception):
@@ -40,5 +41,29 @@ class Forbidden(AppError):
     code = "forbidden"
 
 
+class Unprocessable(AppError):
+    """Well-formed, but refused as it stands (422), e.g. an idempotency key reused."""
+
+    code = "unprocessable"
+
+
+class TooLarge(AppError):
+    """More than a limit allows (413), e.g. an uploaded CSV past its byte cap."""
+
+    code = "payload_too_large"
+
+
 class SendBlocked(AppError):
     code = "send_blocked"
+
+
+E = TypeVar("E", bound=Enum)
+
+
+def choice(kind: type[E], value: Any, code: str, what: str, listed_as: str) -> E:
+    """`value` as a member of `kind`, or Invalid naming the value and every allowed one."""
+    try:
+        return kind(value)
+    except ValueError as exc:
+        raise Invalid(code, f"Unknown {what} {value!r}.",
+                      **{listed_as: [m.value for m in kind]}) from exc

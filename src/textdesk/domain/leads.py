@@ -53,6 +53,17 @@ TRANSITIONS: dict[LeadStage, frozenset[LeadStage]] = {
 }
 
 
+# Staff may take a closed lead up again (the patient came back, or it was closed by mistake):
+# not a move in the table above, which keeps closed stages terminal for every rule, but an
+# explicit reopening with its reason, back to being worked.
+REOPEN_TO = LeadStage.CONTACTED
+
+
+def can_reopen(current: LeadStage) -> bool:
+    """Only a closed lead is reopened; an open or scheduled one is moved instead."""
+    return current in CLOSED_STAGES
+
+
 def can_move(current: LeadStage, new: LeadStage) -> bool:
     """Whether a lead may move from `current` to `new` (staying put is not a move)."""
     return new in TRANSITIONS[current]

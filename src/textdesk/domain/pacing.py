@@ -46,6 +46,24 @@ DEFAULT_PACES: dict[str, Pace] = {
 }
 
 
+# MMS is metered apart from SMS: one MMS is one message part (never split), and carriers take
+# fewer MMS than SMS parts a second (Twilio: 1 MMS/s per long code, 25/s per account; a short
+# code about 40 MMS/s against 100 SMS parts/s). A number keeps one slot for both, so an MMS
+# occupies the slot for as many SMS parts as its lower rate is worth.
+MMS_PER_SECOND: dict[str, float] = {"local": 1.0, "hosted_landline": 1.0, "toll_free": 3.0,
+                                    "short_code": 40.0}
+
+
+def pace_units(kind: str, segments: int, has_media: bool) -> int:
+    """How many of the number's slot units one text occupies: its segments as SMS, or an MMS
+    at the number's MMS rate (a short code's MMS takes 3 of its 100-a-second units)."""
+    if not has_media:
+        return max(segments, 1)
+    sms_rate = DEFAULT_PACES.get(kind, DEFAULT_PACES["local"]).segments_per_second
+    mms_rate = MMS_PER_SECOND.get(kind, MMS_PER_SECOND["local"])
+    return max(1, -(-int(sms_rate * 1000) // int(mms_rate * 1000)))
+
+
 def pace_for(kind: str, *, segments_per_second: float | None = None,
              daily_cap: int | None = None, burst_segments: int | None = None) -> Pace:
     """The pace of a number of this kind, with what the carrier granted this number instead

@@ -11,6 +11,7 @@ class Severity(StrEnum):
     HOLD = "hold"  # accepted; waits and leaves by itself when the hold lifts
     WARNING = "warning"  # may fail or cost more; does not stop the text
     SKIP = "skip"  # an automated text that was not written (campaign, reminder), and why
+    EXPIRED = "expired"  # a text canceled unsent: it could only have left after its validity
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,52 @@ class ReasonSpec:
     fix: str
 
 
+# How an opted-out patient texts again (C4): the one sentence the send box and the consent
+# panel both show.
+OPT_BACK_IN = ("The patient can opt back in by texting START, or you can record the patient's "
+               "new consent.")
+
 _B, _H, _W = Severity.BLOCKER, Severity.HOLD, Severity.WARNING
 _S = Severity.SKIP
+_E = Severity.EXPIRED
+
+# What held a text until its validity ended, as its expiry reason says it.
+_HELD_BY = {
+    "connector_down": "no connector was running until its validity ended",
+    "quiet_hours": "it was outside the send window until its validity ended",
+    "rate_limited": "the sending number's pace held it until its validity ended",
+    "carrier_retry": "the carrier refused it for a moment, and its next try would have come "
+                     "after its validity ended",
+    "daily_cap_reached": "the sending number had sent its daily cap until its validity ended",
+    "number_pending_verification": "the clinic's number waited for verification until its "
+                                   "validity ended",
+    "campaign_scheduled": "its campaign started only after its validity ended",
+    "line_type_lookup": "the carrier's line-type lookup had not answered when its validity "
+                        "ended",
+}
+_EXPIRED_FIX = ("Nothing to send now: it would have arrived too late. Send a new text if it is "
+                "still needed.")
+
+
+def _expired_specs() -> list[ReasonSpec]:
+    """`expired` and one `expired_<hold>` per hold that can keep a text past its validity."""
+    specs = [ReasonSpec("expired", _E, "The text was no longer worth sending when it could "
+                        "leave (its validity had ended); it was canceled, never sent.",
+                        _EXPIRED_FIX)]
+    for hold, why in _HELD_BY.items():
+        specs.append(ReasonSpec(
+            f"expired_{hold}", _E,
+            f"The text was canceled, never sent: {why}.",
+            _FIXES_AFTER_EXPIRY.get(hold, _EXPIRED_FIX)))
+    return specs
+
+
+_FIXES_AFTER_EXPIRY = {
+    "connector_down": "Keep the connector running (textdesk connector); send a new text if it "
+                      "is still needed.",
+    "number_pending_verification": "Ask the operator to confirm the hosted number; send a new "
+                                   "text if it is still needed.",
+}
 
 CATALOGUE: dict[str, ReasonSpec] = {
     spec.code: spec
@@ -57,17 +102,30 @@ CATALOGUE: dict[str, ReasonSpec] = {
                    "Use a number in an allowed country, or allow the country in Settings."),
         ReasonSpec("not_opted_in", _B, "There is no opt-in on record.",
                    "Record the patient's consent."),
+        ReasonSpec("no_marketing_consent", _B,
+                   "The patient agreed to texts about their care, but not to marketing texts.",
+                   "Record the patient's marketing consent, with how they gave it."),
         ReasonSpec("opted_out", _B, "The patient opted out of texts from this practice.",
-                   "Only the patient can opt back in, by texting START."),
+                   OPT_BACK_IN),
+        ReasonSpec("test_recipient_not_office", _B,
+                   "A test text goes only to the practice's own phones: the office mobile or a "
+                   "clinic's phone.",
+                   "Send the test to the office mobile or a clinic phone, or set the office "
+                   "mobile in Settings."),
+        ReasonSpec("test_recipient_is_sender", _B,
+                   "The test text would go to the sending number itself; the carrier refuses a "
+                   "text whose To and From are the same number.",
+                   "Send the test to the office mobile, not to the clinic's sending number."),
         ReasonSpec("lead_inactive_stage", _B,
                    "The lead is no longer active, so the lead thread is closed.",
-                   "Contact the patient through the clinic."),
+                   "Phone the patient from the office, or reopen the lead on the Leads board."),
         ReasonSpec("spending_limit_reached", _B,
                    "The clinic's monthly spending limit is reached; manual texts are paused.",
                    "Raise the clinic's monthly limit, or wait for the next month."),
         ReasonSpec("url_in_manual_text", _B,
                    "The text holds a link and the practice does not allow links in manual texts.",
-                   "Remove the link, or send it through an automated message."),
+                   "Remove the link: links go out only in reminders and recall texts, on the "
+                   "practice's own link domain."),
         ReasonSpec("body_empty", _B, "The text is empty.", "Write the text."),
         ReasonSpec("body_too_long", _B, "The text is over 1,600 characters.",
                    "Shorten the text to 1,600 characters or fewer."),
@@ -95,6 +153,14 @@ CATALOGUE: dict[str, ReasonSpec] = {
                    "Nothing to do: it leaves tomorrow. Ask for a higher cap to send more a day."),
         ReasonSpec("campaign_paused", _H, "The text's campaign is paused.",
                    "Resume the campaign to send it."),
+        ReasonSpec("campaign_scheduled", _H,
+                   "The text's campaign starts later; the text waits for its start time.",
+                   "Nothing to do: it leaves once the campaign has started."),
+        ReasonSpec("line_type_lookup", _H,
+                   "The carrier's line-type lookup of the phone has not answered yet; the text "
+                   "waits for it (a few minutes at most).",
+                   "Nothing to do: it leaves once the carrier says the phone takes texts."),
+        *_expired_specs(),
         ReasonSpec("duplicate_phone", _S,
                    "Another patient with the same phone already gets this campaign.",
                    "Nothing to do: one text per phone."),
@@ -111,6 +177,8 @@ CATALOGUE: dict[str, ReasonSpec] = {
         ReasonSpec("link_shortener", _W,
                    "The text uses a public link shortener, which carriers often block.",
                    "Use the full link on your own domain."),
+        ReasonSpec("phone_voip", _W, "The carrier's lookup says the number is a VoIP line, "
+                   "which often cannot receive texts.", "Ask the patient for a mobile number."),
         ReasonSpec("multi_segment", _W, "The text is sent as several segments and costs more.",
                    "Shorten the text to fit one segment."),
         ReasonSpec("unicode_characters", _W,
@@ -126,10 +194,6 @@ def reason(code: str, message: str | None = None) -> Reason:
     return Reason(code, message or spec.message, spec.fix)
 
 
-def severity_of(code: str) -> Severity:
-    return CATALOGUE[code].severity
-
-
 class FailureCause(StrEnum):
     RECIPIENT_INVALID = "recipient_invalid"  # number invalid or out of service
     RECIPIENT_LANDLINE = "recipient_landline"  # number is a landline
@@ -140,6 +204,7 @@ class FailureCause(StrEnum):
     SENDER_UNREGISTERED = "sender_unregistered"  # sending number registration missing
     RATE_LIMITED = "rate_limited"  # too many too fast
     SENDER_INVALID = "sender_invalid"  # the From number cannot send
+    RECIPIENT_IS_SENDER = "recipient_is_sender"  # To and From are the same number
     UNKNOWN = "unknown"  # the carrier gave no reason
 
 
@@ -154,7 +219,8 @@ _CAUSE_BY_CODE: dict[int, FailureCause] = {
     20429: FailureCause.RATE_LIMITED, 30001: FailureCause.RATE_LIMITED,
     63018: FailureCause.RATE_LIMITED,
     21212: FailureCause.SENDER_INVALID, 21606: FailureCause.SENDER_INVALID,
-    21611: FailureCause.SENDER_INVALID,
+    21611: FailureCause.SENDER_INVALID, 21701: FailureCause.SENDER_INVALID,
+    21266: FailureCause.RECIPIENT_IS_SENDER,
 }
 
 _CAUSE_TEXT: dict[FailureCause, tuple[str, str]] = {
@@ -167,15 +233,22 @@ _CAUSE_TEXT: dict[FailureCause, tuple[str, str]] = {
                                          "a number in an allowed country."),
     FailureCause.RECIPIENT_OPTED_OUT: ("The patient opted out at the carrier; the opt-out is "
                                        "now on record.",
-                                       "Only the patient can opt back in, by texting START."),
+                                       OPT_BACK_IN),
     FailureCause.CARRIER_FILTERED: ("The carrier filtered the text as spam, often because of "
                                     "a link.", "Remove links or shorteners and send again."),
     FailureCause.SENDER_UNREGISTERED: ("The sending number's registration is missing.",
                                        "Finish the 10DLC / toll-free registration."),
     FailureCause.RATE_LIMITED: ("Too many texts too fast; it is retried.",
                                 "Nothing to do: textdesk retries it."),
-    FailureCause.SENDER_INVALID: ("The sending number cannot send texts on this account.",
-                                  "Check the clinic's sending number with the carrier."),
+    FailureCause.SENDER_INVALID: ("The sending number (or its messaging service) cannot send "
+                                  "texts on this account.",
+                                  "Check the clinic's sending number and messaging service "
+                                  "with the carrier."),
+    FailureCause.RECIPIENT_IS_SENDER: ("The text was addressed to the sending number itself; "
+                                       "the carrier refuses a text whose To and From are the "
+                                       "same number.",
+                                       "Send it to the office mobile, not to the clinic's "
+                                       "sending number."),
     FailureCause.UNKNOWN: ("The carrier gave no reason.",
                            "Send a test text to yourself to check the path."),
 }
@@ -187,9 +260,11 @@ def cause_for_error(error_code: int | None) -> FailureCause:
     return _CAUSE_BY_CODE.get(error_code, FailureCause.UNKNOWN)
 
 
+def carrier_codes(cause: FailureCause) -> list[int]:
+    """The Twilio error codes that mean `cause` (none for UNKNOWN: every other code)."""
+    return sorted(code for code, known in _CAUSE_BY_CODE.items() if known is cause)
+
+
 def describe_failure(cause: FailureCause) -> tuple[str, str]:
     """(sentence, fix) for a failure cause."""
     return _CAUSE_TEXT[cause]
-
-
-TRANSIENT_CAUSES = frozenset({FailureCause.RATE_LIMITED})

@@ -11,6 +11,9 @@ MAX_BODY_CHARS = 1600
 # The one price of an outbound segment (US long code list price). Costs shown before sending,
 # stored on each message and summed for the monthly spending limit (A4) all use it.
 PRICE_PER_SEGMENT_USD = Decimal("0.0079")
+# The one price of an outbound MMS (US list price): a text with a picture or a PDF is one MMS,
+# never split into segments, whatever its body (up to 1,600 characters, any alphabet).
+PRICE_PER_MMS_USD = Decimal("0.0200")
 
 # GSM 03.38 basic character set (one septet each).
 GSM_BASIC = frozenset(
@@ -19,6 +22,7 @@ GSM_BASIC = frozenset(
 )
 # GSM 03.38 extension table: an escape septet plus one, so two septets each.
 GSM_EXTENSION = frozenset("\f^{}\\[~]|€")
+_GSM_ALL = GSM_BASIC | GSM_EXTENSION
 
 
 class Encoding(StrEnum):
@@ -42,8 +46,18 @@ class SegmentInfo:
                 "cost_usd": float(self.cost())}
 
 
+def text_cost(seg: SegmentInfo, media_count: int = 0) -> Decimal:
+    """What one outbound text costs: its segments as SMS, or one MMS when it carries media."""
+    return PRICE_PER_MMS_USD if media_count else seg.cost()
+
+
+def billed_segments(seg: SegmentInfo, media_count: int = 0) -> int:
+    """The parts the carrier sends (and paces): an MMS is one part, an SMS its segments."""
+    return 1 if media_count else seg.segments
+
+
 def is_gsm7(text: str) -> bool:
-    return all(ch in GSM_BASIC or ch in GSM_EXTENSION for ch in text)
+    return set(text) <= _GSM_ALL
 
 
 def _gsm_septets(ch: str) -> int:
@@ -61,10 +75,17 @@ def count_segments(text: str) -> SegmentInfo:
     units), and a character is never cut in two: an escaped GSM character (2 septets) or an
     emoji (a UTF-16 surrogate pair) that would straddle a boundary starts the next segment.
     """
-    if is_gsm7(text):
+    chars = set(text)
+    if chars <= _GSM_ALL:
         size, single, multi, enc = _gsm_septets, 160, 153, Encoding.GSM7
+        uniform = chars.isdisjoint(GSM_EXTENSION)
     else:
         size, single, multi, enc = _utf16_units, 70, 67, Encoding.UCS2
+        uniform = max(text) <= "\uffff"
+    if uniform:  # every character one unit: no character can straddle a boundary
+        units = len(text)
+        segments = (1 if units else 0) if units <= single else -(-units // multi)
+        return SegmentInfo(enc, units, segments, len(text))
     sizes = [size(ch) for ch in text]
     units = sum(sizes)
     if units <= single:

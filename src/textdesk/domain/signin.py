@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 
 FREE_FAILURES = 5  # mistyped passwords a person makes before anything slows down
@@ -37,3 +38,8 @@ def is_plausible_email(value: str) -> bool:
     local, at, domain = normalize_email(value).partition("@")
     return bool(at and local and "." in domain and " " not in value.strip()
                 and len(value) <= 254)
+
+
+def hash_token(token: str) -> str:
+    """How an API token is kept: its SHA-256, so a database dump does not reveal it."""
+    return hashlib.sha256(token.encode()).hexdigest()

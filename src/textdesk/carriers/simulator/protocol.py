@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
 from typing import Any
@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from textdesk.carriers.twilio import API_VERSION
 
 MAX_BODY_CHARS = 1600
+MAX_MEDIA = 10
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
 # Twilio's documented magic numbers: each one fails a create with this error code.
@@ -54,6 +55,9 @@ ERROR_MESSAGES: dict[int, str] = {
            "via SMS.",
     21614: "'To' number is not a valid mobile number",
     21617: "The concatenated message body exceeds the 1600 character limit.",
+    11200: "HTTP retrieval failure",
+    21623: "Number of media files exceeds allowed limit",
+    21701: "The Messaging Service does not exist",
     30006: "Landline or unreachable carrier",
     30007: "Message filtered",
 }
@@ -86,14 +90,16 @@ def injected_failure(http_status: int) -> JSONResponse:
     return error_response(code, http_status)
 
 
-def refusal_code(form: Mapping[str, str]) -> int | None:
+def refusal_code(form: Mapping[str, Any]) -> int | None:
     """The error code Twilio answers a create with, or None when it would accept it."""
     to, from_, body = form.get("To", ""), form.get("From", ""), form.get("Body", "")
     has_sender = bool(from_ or form.get("MessagingServiceSid"))
+    media = media_urls_of(form)
     checks: list[tuple[bool, int]] = [
         (not to, 21604),
         (not has_sender, 21603),
-        (not body and not form.get("MediaUrl"), 21602),
+        (not body and not media, 21602),
+        (len(media) > MAX_MEDIA, 21623),
         (len(body) > MAX_BODY_CHARS, 21617),
         (from_ in TEST_FROM_ERRORS, TEST_FROM_ERRORS.get(from_, 0)),
         (bool(from_) and not _is_sender(from_), 21212),
@@ -104,10 +110,27 @@ def refusal_code(form: Mapping[str, str]) -> int | None:
     return next((code for failed, code in checks if failed), None)
 
 
+def media_urls_of(form: Mapping[str, Any]) -> list[str]:
+    """The create form's `MediaUrl` values (the parameter is repeated, one per file)."""
+    value = form.get("MediaUrl")
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
 def _is_sender(from_: str) -> bool:
     """A phone number, a short code (5–6 digits) or an alphanumeric sender id."""
     return bool(_E164.match(from_) or re.fullmatch(r"\d{5,6}", from_)
                 or re.fullmatch(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}", from_))
+
+
+@dataclass
+class SimMedia:
+    """One file a simulated patient sent: served at its Twilio-shaped URL, behind basic auth."""
+
+    sid: str  # ME + 32 hex
+    content_type: str
+    data: bytes
 
 
 @dataclass
@@ -128,6 +151,11 @@ class SimMessage:
     date_sent: datetime | None = None
     date_updated: datetime | None = None
     error_code: int | None = None
+    media_urls: list[str] = field(default_factory=list)  # outbound: the MediaUrl it was given
+    media: list[SimMedia] = field(default_factory=list)  # inbound: the files the patient sent
+    media_fetches: list[dict[str, Any]] = field(default_factory=list)  # fetch_media results
+    messaging_service_sid: str | None = None
+    validity_period: int | None = None  # ValidityPeriod, seconds, as the create gave it
 
     def resource_uri(self) -> str:
         return f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{self.sid}"
@@ -140,7 +168,8 @@ class SimMessage:
             "date_updated": rfc2822(self.date_updated or self.date_created),
             "direction": self.direction, "error_code": self.error_code,
             "error_message": ERROR_MESSAGES.get(self.error_code) if self.error_code else None,
-            "from": self.from_, "messaging_service_sid": None, "num_media": "0",
+            "from": self.from_, "messaging_service_sid": self.messaging_service_sid,
+            "num_media": str(len(self.media_urls) or len(self.media)),
             "num_segments": str(self.num_segments), "price": None, "price_unit": "USD",
             "sid": self.sid, "status": self.status,
             "subresource_uris": {"media": self.resource_uri() + "/Media.json"},
@@ -154,6 +183,9 @@ class SimMessage:
             "at": self.date_created.isoformat(timespec="microseconds"),
             "monotonic": self.monotonic, "status": self.status, "error_code": self.error_code,
             "num_segments": self.num_segments, "direction": self.direction,
+            "media_urls": list(self.media_urls), "media_fetches": list(self.media_fetches),
+            "messaging_service_sid": self.messaging_service_sid,
+            "validity_period": self.validity_period,
         }
 
 
@@ -166,16 +198,38 @@ def callback_params(message: SimMessage, status: str, error_code: int | None) ->
     }
     if error_code is not None:
         params["ErrorCode"] = str(error_code)
+    if message.messaging_service_sid:
+        params["MessagingServiceSid"] = message.messaging_service_sid
     return params
 
 
-def inbound_params(message: SimMessage, from_country: str, to_country: str) -> dict[str, str]:
-    """The form Twilio POSTs to a number's incoming-message webhook."""
-    return {
+def inbound_params(message: SimMessage, from_country: str, to_country: str,
+                   media_base_url: str = "", opt_out_type: str | None = None
+                   ) -> dict[str, str]:
+    """The form Twilio POSTs to a number's incoming-message webhook (with OptOutType when the
+    carrier acted on a keyword itself, MessagingServiceSid when the number is in a service)."""
+    extra = {"OptOutType": opt_out_type} if opt_out_type else {}
+    if message.messaging_service_sid:
+        extra["MessagingServiceSid"] = message.messaging_service_sid
+    params = {**extra,
         "MessageSid": message.sid, "SmsSid": message.sid, "SmsMessageSid": message.sid,
         "AccountSid": message.account_sid, "From": message.from_, "To": message.to,
-        "Body": message.body, "NumMedia": "0", "NumSegments": str(message.num_segments),
+        "Body": message.body, "NumMedia": str(len(message.media)),
+        "NumSegments": str(message.num_segments),
         "SmsStatus": "received", "FromCountry": from_country, "FromState": "",
         "FromCity": "", "FromZip": "", "ToCountry": to_country, "ToState": "", "ToCity": "",
         "ToZip": "", "ApiVersion": API_VERSION,
     }
+    for n, item in enumerate(message.media):
+        params[f"MediaUrl{n}"] = media_url(media_base_url, message, item)
+        params[f"MediaContentType{n}"] = item.content_type
+    return params
+
+
+def media_path(account_sid: str, message_sid: str, media_sid: str) -> str:
+    """Where Twilio keeps a received file (its Media resource, answered with the bytes)."""
+    return f"/{API_VERSION}/Accounts/{account_sid}/Messages/{message_sid}/Media/{media_sid}"
+
+
+def media_url(base_url: str, message: SimMessage, item: SimMedia) -> str:
+    return base_url.rstrip("/") + media_path(message.account_sid, message.sid, item.sid)

@@ -9,9 +9,11 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
-from textdesk.carriers.simulator.protocol import SimMessage
+from textdesk.carriers.simulator.protocol import SimMedia, SimMessage
 
 LANDLINE_STATUSES = ("undelivered", "failed")
+KEYWORD_REPLIES = ("carrier", "textdesk")  # who answers STOP / START / HELP on a number
+DEFAULT_KEYWORD_REPLIES = "carrier"  # Twilio's default on long codes and toll-free numbers
 _RANK = {"accepted": 0, "queued": 0, "sending": 1, "sent": 2, "delivered": 3,
          "undelivered": 3, "failed": 3, "received": 3}
 
@@ -27,6 +29,7 @@ class Behaviour:
     reorder_callbacks: bool = False  # the final status is reported before `sent`
     callback_delay_ms: float = 0  # status callbacks start this long after the answer
     filter_links: bool = False  # a text holding a link ends `undelivered` with 30007
+    fetch_media: bool = False  # GET each MediaUrl of a create, as Twilio does; 11200 if it fails
 
     def updated(self, changes: Mapping[str, Any]) -> Behaviour:
         """A copy with `changes` applied; raises ValueError on an unknown or bad value."""
@@ -63,12 +66,24 @@ class SimulatorState:
         self._landlines: dict[str, str] = {}
         self._callbacks: list[dict[str, Any]] = []
         self._inbound: list[dict[str, Any]] = []
+        self._media: dict[str, tuple[SimMedia, str]] = {}  # ME sid → file, its message sid
+        self._keyword_replies: dict[str, str] = {}  # number → carrier | textdesk
+        self._opted_out: set[tuple[str, str]] = set()  # (sender: service or number, phone)
+        self._auto_replies: list[dict[str, Any]] = []  # the carrier's own keyword answers
+        self._services: dict[str, list[str]] = {}  # messaging service sid → its numbers
         self.behaviour = Behaviour()
 
     # -- texts ------------------------------------------------------------------------------
     def add(self, message: SimMessage) -> None:
         with self._lock:
             self._messages[message.sid] = message
+            for item in message.media:
+                self._media[item.sid] = (item, message.sid)
+
+    def media_file(self, media_sid: str) -> tuple[SimMedia, str] | None:
+        """A file a simulated patient sent, and the sid of the text it came with."""
+        with self._lock:
+            return self._media.get(media_sid)
 
     def get(self, sid: str) -> SimMessage | None:
         with self._lock:
@@ -137,6 +152,63 @@ class SimulatorState:
         with self._lock:
             return dict(self._landlines)
 
+    # -- keywords the carrier answers itself, and its opt-outs -------------------------------
+    def set_keyword_replies(self, number: str, owner: str) -> None:
+        if owner not in KEYWORD_REPLIES:
+            raise ValueError(f"keyword_replies must be one of {', '.join(KEYWORD_REPLIES)}")
+        with self._lock:
+            self._keyword_replies[number] = owner
+
+    def keyword_replies(self, number: str) -> str:
+        with self._lock:
+            return self._keyword_replies.get(number, DEFAULT_KEYWORD_REPLIES)
+
+    def numbers(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._keyword_replies)
+
+    def sender_key(self, number: str) -> str:
+        """Opt-outs are kept per messaging service, or per number outside one (as Twilio)."""
+        return self.service_of(number) or number
+
+    def opt_out(self, sender: str, phone: str) -> None:
+        with self._lock:
+            self._opted_out.add((sender, phone))
+
+    def opt_in(self, sender: str, phone: str) -> None:
+        with self._lock:
+            self._opted_out.discard((sender, phone))
+
+    def is_opted_out(self, sender: str, phone: str) -> bool:
+        with self._lock:
+            return (sender, phone) in self._opted_out
+
+    def record_auto_reply(self, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self._auto_replies.append(entry)
+
+    def auto_replies(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(entry) for entry in self._auto_replies]
+
+    # -- messaging services -----------------------------------------------------------------
+    def set_service(self, sid: str, numbers: list[str]) -> None:
+        with self._lock:
+            self._services[sid] = list(numbers)
+
+    def service_numbers(self, sid: str) -> list[str] | None:
+        with self._lock:
+            found = self._services.get(sid)
+            return list(found) if found is not None else None
+
+    def service_of(self, number: str) -> str | None:
+        with self._lock:
+            return next((sid for sid, pool in self._services.items() if number in pool), None)
+
+    def services(self) -> dict[str, list[str]]:
+        with self._lock:
+            return {sid: list(pool) for sid, pool in self._services.items()}
+
     # -- what happened ----------------------------------------------------------------------
     def record_callback(self, entry: dict[str, Any]) -> None:
         with self._lock:
@@ -165,6 +237,11 @@ class SimulatorState:
             self._landlines.clear()
             self._callbacks.clear()
             self._inbound.clear()
+            self._media.clear()
+            self._keyword_replies.clear()
+            self._opted_out.clear()
+            self._auto_replies.clear()
+            self._services.clear()
             self.behaviour = Behaviour()
 
 

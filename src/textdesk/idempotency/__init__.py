@@ -1,0 +1,1 @@
+"""Idempotent creating requests: the `Idempotency-Key` header, answered once per key."""

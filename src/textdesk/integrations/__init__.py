@@ -1,0 +1,1 @@
+"""Integrations with the practice's own system (Open Dental): sync in, write-back out."""

@@ -1,0 +1,1 @@
+"""Texts' pictures and PDFs (MMS): uploads, patients' files fetched from the carrier, links."""

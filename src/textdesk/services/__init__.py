@@ -1,1 +1,0 @@
-"""Use cases: combine the rules, storage and the carrier."""

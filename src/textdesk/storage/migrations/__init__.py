@@ -1,0 +1,1 @@
+"""textdesk's Alembic environment and revisions, shipped inside the package."""

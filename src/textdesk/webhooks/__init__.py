@@ -1,0 +1,1 @@
+"""Event webhooks for integrations: endpoints, the outbox of signed deliveries, their sending."""
