@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     connector_poll_seconds: float = 0.2
     connector_lease_seconds: float = 60.0
     connector_max_attempts: int = 8
+    # Carrier requests one connector keeps in flight at once (TEXTDESK_CONNECTOR_IN_FLIGHT).
+    connector_in_flight: int = 200
+    # The carrier account's segments a second across all numbers; None: the carrier's own
+    # 429 answers set the pace (TEXTDESK_CARRIER_ACCOUNT_SEGMENTS_PER_SECOND).
+    carrier_account_segments_per_second: float | None = None
     carrier_timeout_seconds: float = 10.0
     webhook_timeout_seconds: float = 5.0  # one POST to an integration's webhook receiver
     session_secret: str | None = None

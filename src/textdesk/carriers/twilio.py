@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -353,9 +355,14 @@ class TwilioCarrier:
                  timeout: float = 10.0, *, transport: httpx.BaseTransport | None = None) -> None:
         self.account_sid = account_sid
         self.base_url = base_url.rstrip("/")
-        self._client = httpx.Client(
-            base_url=self.base_url, auth=(account_sid, auth_token), timeout=timeout,
-            transport=transport, headers={"Accept": "application/json"})
+        self._client_options: dict[str, Any] = {
+            "base_url": self.base_url, "auth": (account_sid, auth_token), "timeout": timeout,
+            "headers": {"Accept": "application/json"}}
+        self._client = httpx.Client(transport=transport, **self._client_options)
+        # The in-flight windows' clients: keep-alive connections on each connector's event
+        # loop, made there on its first send (a client belongs to the loop that made it).
+        self._async_clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
+        self.sends_async = transport is None
 
     @property
     def messages_path(self) -> str:
@@ -369,6 +376,35 @@ class TwilioCarrier:
                             validity_seconds=validity_seconds)
         response = self._request("POST", self.messages_path, data=form)
         return parse_accepted(_json_or_empty(response))
+
+    async def send_async(self, *, from_: str, to: str, body: str, status_callback: str,
+                         media_urls: Sequence[str] = (),
+                         messaging_service_sid: str | None = None,
+                         validity_seconds: int | None = None,
+                         connections: int = 200) -> Accepted:
+        """`send` on the running event loop: one of up to `connections` concurrent creates
+        on keep-alive connections (the connector's in-flight window)."""
+        form = message_form(from_=from_, to=to, body=body, status_callback=status_callback,
+                            media_urls=media_urls, messaging_service_sid=messaging_service_sid,
+                            validity_seconds=validity_seconds)
+        loop = asyncio.get_running_loop()
+        client = self._async_clients.get(loop)
+        if client is None:
+            limits = httpx.Limits(max_connections=connections,
+                                  max_keepalive_connections=connections)
+            client = self._async_clients[loop] = httpx.AsyncClient(limits=limits,
+                                                                   **self._client_options)
+        with _carrier_errors("POST"):
+            response = await client.post(self.messages_path, data=form)
+        if response.status_code >= 400:
+            raise error_from_response(response)
+        return parse_accepted(_json_or_empty(response))
+
+    async def aclose(self) -> None:
+        """Close this event loop's in-flight connections (on the loop that made them)."""
+        client = self._async_clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
 
     def find_sent(self, *, from_: str, to: str, since: datetime) -> list[CarrierMessage]:
         since = _as_utc(since)
@@ -396,17 +432,25 @@ class TwilioCarrier:
         self._client.close()
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        try:
+        with _carrier_errors(method):
             response = self._client.request(method, path, **kwargs)
-        except _NEVER_REACHED as exc:
-            raise CarrierError(f"Twilio is unreachable ({type(exc).__name__})",
-                               is_transient=True) from exc
-        except httpx.TimeoutException as exc:
-            raise CarrierError(f"Twilio did not answer in time ({type(exc).__name__})",
-                               is_transient=True, maybe_taken=method == "POST") from exc
-        except httpx.RequestError as exc:
-            raise CarrierError(f"Twilio's answer was lost ({type(exc).__name__})",
-                               is_transient=True, maybe_taken=method == "POST") from exc
         if response.status_code >= 400:
             raise error_from_response(response)
         return response
+
+
+@contextmanager
+def _carrier_errors(method: str) -> Iterator[None]:
+    """A transport failure as the CarrierError it is: never reached, or maybe taken (a POST
+    whose answer was lost may have created the text)."""
+    try:
+        yield
+    except _NEVER_REACHED as exc:
+        raise CarrierError(f"Twilio is unreachable ({type(exc).__name__})",
+                           is_transient=True) from exc
+    except httpx.TimeoutException as exc:
+        raise CarrierError(f"Twilio did not answer in time ({type(exc).__name__})",
+                           is_transient=True, maybe_taken=method == "POST") from exc
+    except httpx.RequestError as exc:
+        raise CarrierError(f"Twilio's answer was lost ({type(exc).__name__})",
+                           is_transient=True, maybe_taken=method == "POST") from exc

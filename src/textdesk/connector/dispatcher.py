@@ -1,4 +1,8 @@
-"""The connector loop: heartbeat, recover expired leases, claim → send → record."""
+"""The connector loop: heartbeat, recover expired leases, claim → send → record.
+
+Sending goes through the in-flight window (`in_flight.Window`): the loop claims as many
+texts as the window has room for, hands each to it, and records answers in batches as they
+come, so the window stays full while earlier texts are still on their way."""
 
 from __future__ import annotations
 
@@ -8,11 +12,12 @@ import socket
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from datetime import timedelta
 
 from textdesk.carriers.base import Accepted, Carrier, CarrierError
 from textdesk.config import Settings
+from textdesk.connector.in_flight import Outcome, Window
 from textdesk.connector.scheduler import TICK_SECONDS, Scheduler, jobs_for
 from textdesk.kit.clock import Clock
 from textdesk.media import service as media
@@ -21,12 +26,13 @@ from textdesk.storage.db import Database
 
 log = logging.getLogger(__name__)
 HOUSEKEEPING_SECONDS = 1.0
+RECORD_SECONDS = 0.02  # answers are recorded together, at most this long after they came
 
 
 class Dispatcher:
     def __init__(self, db: Database, carrier: Carrier, settings: Settings,
                  clock: Clock | None = None, connector_id: str | None = None,
-                 workers: int = 8) -> None:
+                 in_flight: int | None = None) -> None:
         self.db = db
         db.public_url = settings.public_url  # links the scheduler's texts carry point here
         self.carrier = carrier
@@ -39,23 +45,31 @@ class Dispatcher:
             batch_size=settings.connector_batch_size,
             max_attempts=settings.connector_max_attempts)
         self.callback_url = settings.public_url.rstrip("/") + "/webhooks/twilio/status"
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="send")
+        self.window = Window(carrier, in_flight or settings.connector_in_flight,
+                             self.callback_url, self.media_urls,
+                             settings.carrier_account_segments_per_second)
+        self._pending: dict[Future[Outcome], dispatch.Job] = {}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.scheduler = Scheduler(db, self.clock, jobs_for(settings))
 
     # -- one pass --------------------------------------------------------------------------
     def run_once(self) -> int:
-        """Claim one batch and send it; returns how many texts were claimed."""
-        now = self.clock.now()
-        jobs = dispatch.claim(self.db, self.connector_id, now, self.policy)
-        if not jobs:
-            return 0
-        outcomes = list(self._pool.map(
-            lambda job: dispatch.send_one(self.carrier, job, self.callback_url,
-                                          self.media_urls(job.media_ids)), jobs))
+        """Claim one batch, send it through the window and record every answer; returns how
+        many texts were claimed."""
+        jobs = self._claim(self.window.size)
+        if jobs:
+            self.record(list(zip(jobs, self.window.send_all(jobs), strict=True)))
+        return len(jobs)
+
+    def _claim(self, room: int) -> list[dispatch.Job]:
+        return dispatch.claim(self.db, self.connector_id, self.clock.now(), self.policy,
+                              limit=room)
+
+    def record(self, answered: list[tuple[dispatch.Job, Outcome]]) -> None:
+        """The carrier's answers: refusals one by one, accepted texts in one transaction."""
         accepted: list[tuple[dispatch.Job, Accepted]] = []
-        for job, outcome in zip(jobs, outcomes, strict=True):
+        for job, outcome in answered:
             if isinstance(outcome, CarrierError):
                 result = dispatch.record_refused(self.db, job, outcome, self.clock.now(),
                                                  self.policy)
@@ -64,7 +78,6 @@ class Dispatcher:
             else:
                 accepted.append((job, outcome))
         dispatch.record_accepted(self.db, accepted, self.clock.now())
-        return len(jobs)
 
     def media_urls(self, media_ids: tuple[int, ...]) -> list[str]:
         """Signed, expiring links the carrier fetches a text's files from."""
@@ -96,7 +109,7 @@ class Dispatcher:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout)
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.window.close()
 
     def run_forever(self) -> None:
         self.start()
@@ -131,9 +144,42 @@ class Dispatcher:
                 if time.monotonic() - last_housekeeping >= HOUSEKEEPING_SECONDS:
                     self.housekeeping()
                     last_housekeeping = time.monotonic()
-                if not self.run_once():
-                    self._stop.wait(dispatch.idle_seconds(
-                        self.db, self.clock.now(), self.settings.connector_poll_seconds))
+                self._pass()
             except Exception:
                 log.exception("dispatch pass failed")
                 self._stop.wait(1.0)
+        self._finish()
+
+    def _pass(self) -> None:
+        """Record what was answered, refill the window, then wait for the next answer (or,
+        with nothing in flight, for the next due text)."""
+        self._record_answered()
+        room = self.window.size - len(self._pending)
+        claimed = 0
+        # Refill when a quarter of the window is free (or it is empty): claims stay large.
+        if room >= max(self.window.size // 4, 1) or not self._pending:
+            jobs = self._claim(room)
+            for job in jobs:
+                self._pending[self.window.submit(job)] = job
+            claimed = len(jobs)
+        if claimed:
+            return
+        if self._pending:
+            wait(list(self._pending), timeout=self.settings.connector_poll_seconds,
+                 return_when=FIRST_COMPLETED)
+            self._stop.wait(RECORD_SECONDS)  # let answers arriving together be recorded together
+        else:
+            self._stop.wait(dispatch.idle_seconds(
+                self.db, self.clock.now(), self.settings.connector_poll_seconds))
+
+    def _record_answered(self) -> None:
+        done = [future for future in self._pending if future.done()]
+        if done:
+            self.record([(self._pending.pop(future), future.result()) for future in done])
+
+    def _finish(self, timeout: float = 10.0) -> None:
+        """On stop: wait for the texts in flight and record their answers; any still out
+        keep their lease and are looked up by the reconciliation (never sent twice)."""
+        if self._pending:
+            wait(list(self._pending), timeout=timeout)
+        self._record_answered()

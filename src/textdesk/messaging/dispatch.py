@@ -49,6 +49,7 @@ class Job:
     media_ids: tuple[int, ...] = ()  # its files (MMS): each sent as a signed, expiring link
     messaging_service_sid: str | None = None  # sent through the service instead of `from_`
     validity_seconds: float | None = None  # what is left of its validity (ValidityPeriod)
+    segments: int = 1  # what the carrier meters (the account's pace in the in-flight window)
 
 
 @dataclass
@@ -71,13 +72,16 @@ def heartbeat(db: Database, connector_id: str, host: str, now: datetime) -> None
         connector_store.beat(session, connector_id, host, now)
 
 
-def claim(db: Database, connector_id: str, now: datetime, policy: DispatchPolicy) -> list[Job]:
+def claim(db: Database, connector_id: str, now: datetime, policy: DispatchPolicy,
+          limit: int | None = None) -> list[Job]:
+    """Due texts for this connector: up to `limit` (the batch size) of those sent at once, and
+    the campaign texts each number's pace lets out now."""
     with db.transaction() as session:
         # First what can no longer leave in time: canceled with the hold that kept it, before
         # a claim or the pacing could give it a new time (one index probe when none is due).
         _expire(session, now, policy.batch_size)
         rows = message_store.claim_due(session, connector_id, now, now + policy.lease,
-                                       policy.batch_size)
+                                       min(limit or policy.batch_size, policy.batch_size))
         # Campaign texts: only what each sending number's pace allows (G4).
         rows += pacing.claim_paced(session, connector_id, now, now + policy.lease)
         rows = cancel_blocked(session, rows, now)
@@ -87,7 +91,7 @@ def claim(db: Database, connector_id: str, now: datetime, policy: DispatchPolicy
         return [Job(r.id, r.practice_id, r.to_e164, r.from_e164, r.body, r.attempts,
                     tuple(item.id for item in files.get(r.id, [])),
                     services.get(r.number_id) if r.number_id is not None else None,
-                    seconds_left(r.expires_at, now))
+                    seconds_left(r.expires_at, now), max(r.segments or 1, 1))
                 for r in rows]
 
 
@@ -254,12 +258,12 @@ def send_one(carrier: Carrier, job: Job, callback_url: str,
         return carrier.send(from_=job.from_, to=job.to, body=job.body,
                             status_callback=callback_url, media_urls=media_urls,
                             messaging_service_sid=job.messaging_service_sid,
-                            validity_seconds=_whole_seconds(job.validity_seconds))
+                            validity_seconds=whole_seconds(job.validity_seconds))
     except CarrierError as error:
         return error
 
 
-def _whole_seconds(seconds: float | None) -> int | None:
+def whole_seconds(seconds: float | None) -> int | None:
     return None if seconds is None else max(int(seconds), 1)
 
 

@@ -7,6 +7,7 @@ import base64
 import binascii
 import hmac
 import logging
+import random
 import re
 import time
 import zlib
@@ -24,6 +25,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from textdesk.carriers.simulator.callbacks import CallbackJob, CallbackResult, CallbackWorker
 from textdesk.carriers.simulator.control import control_router
 from textdesk.carriers.simulator.lookup import lookup_router
+from textdesk.carriers.simulator.meter import Meter, answer_delay
 from textdesk.carriers.simulator.protocol import (
     SimMedia,
     SimMessage,
@@ -85,6 +87,8 @@ class Simulator:
         self._now = _clock_function(clock)
         self._stopped = False
         self.state = SimulatorState()
+        self.meter = Meter()
+        self.rng = random.Random()
         self.lookups: list[str] = []  # every Lookup v2 request, in order
         self.worker = CallbackWorker(auth_token, self._apply_due, self._record_result,
                                      timeout=callback_timeout)
@@ -126,6 +130,7 @@ class Simulator:
     def reset(self) -> None:
         self.worker.clear()
         self.state.reset()
+        self.meter.reset()
         self.lookups.clear()
 
     # -- the Messages API -------------------------------------------------------------------
@@ -310,21 +315,11 @@ def _carrier_router(sim: Simulator) -> APIRouter:
     async def create_message(account_sid: str, request: Request) -> Response:
         if not sim.is_authorized(request.headers.get("authorization"), account_sid):
             return error_response(20003, 401)
-        delay = sim.state.behaviour.latency_ms / 1000
-        form = _form_values(await request.form())
-        failure = sim.state.take_injected_failure()
-        code = None if failure else (refusal_code(form) or sim.refusal(form))
-        fetches = (await sim.fetch_media(media_urls_of(form))
-                   if not failure and not code and sim.state.behaviour.fetch_media else [])
-        message = (None if failure or code
-                   else sim.accept(form, answer_delay=delay, media_fetches=fetches))
-        if delay:
-            await asyncio.sleep(delay)
-        if failure:
-            return injected_failure(failure)
-        if message is None:
-            return error_response(code or 21211, 400)
-        return JSONResponse(message.as_resource(), status_code=201)
+        sim.meter.enter()
+        try:
+            return await _create(sim, await request.form())
+        finally:
+            sim.meter.leave()
 
     @router.get(messages_path + ".json")
     def list_messages(account_sid: str, request: Request) -> Response:
@@ -364,6 +359,38 @@ def _carrier_router(sim: Simulator) -> APIRouter:
         return JSONResponse(message.as_resource())
 
     return router
+
+
+async def _create(sim: Simulator, raw_form: Any) -> Response:
+    """One create: refused (injected failure, bad request, over a rate) or taken, answered
+    after the latency."""
+    behaviour = sim.state.behaviour
+    delay = answer_delay(behaviour.latency_ms, behaviour.latency_jitter_ms, sim.rng)
+    form = _form_values(raw_form)
+    failure = sim.state.take_injected_failure()
+    code = None if failure else (refusal_code(form) or sim.refusal(form))
+    if not failure and not code:
+        throttled = sim.meter.admit(
+            form.get("From") or form.get("MessagingServiceSid", ""),
+            1 if media_urls_of(form) else max(count_segments(form.get("Body", "")).segments, 1),
+            account_rate=behaviour.account_creates_per_second,
+            number_rate=behaviour.number_segments_per_second,
+            queue_seconds=behaviour.queue_seconds)
+        if throttled is not None:
+            if delay:
+                await asyncio.sleep(delay)
+            return error_response(throttled, 429)
+    fetches = (await sim.fetch_media(media_urls_of(form))
+               if not failure and not code and behaviour.fetch_media else [])
+    message = (None if failure or code
+               else sim.accept(form, answer_delay=delay, media_fetches=fetches))
+    if delay:
+        await asyncio.sleep(delay)
+    if failure:
+        return injected_failure(failure)
+    if message is None:
+        return error_response(code or 21211, 400)
+    return JSONResponse(message.as_resource(), status_code=201)
 
 
 def _form_values(form: Any) -> dict[str, Any]:

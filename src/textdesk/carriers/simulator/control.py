@@ -42,6 +42,11 @@ def control_router(sim: Simulator) -> APIRouter:
         return {"status": "ok", "worker_running": sim.worker.is_running,
                 "pending_callbacks": sim.worker.pending(), **sim.state.counts()}
 
+    @router.get("/meter")
+    def meter() -> dict[str, Any]:
+        """Creates in flight now and at the most, and how many were refused for a rate."""
+        return sim.meter.stats()
+
     @router.post("/inbound")
     async def inbound(request: Request) -> Response:
         """Play a patient: deliver a text to textdesk's inbound webhook, signed, and wait.

@@ -25,6 +25,10 @@ class Behaviour:
     fail_next: int = 0  # answer the next N creates with `fail_status`, without taking them
     fail_status: int = 500  # 500 | 503 | 429 (any 4xx/5xx)
     latency_ms: float = 0  # delay before answering a create (longer than a timeout: ambiguity)
+    latency_jitter_ms: float = 0  # each answer comes up to this much sooner or later
+    account_creates_per_second: float = 0  # above it: 429 / 20429 (0: no limit)
+    number_segments_per_second: float = 0  # a number's queue drains at this rate (0: no queue)
+    queue_seconds: float = 0  # a number's queue holds this much backlog; beyond: 429 / 30001
     duplicate_callbacks: bool = False  # every status callback is POSTed twice
     reorder_callbacks: bool = False  # the final status is reported before `sent`
     callback_delay_ms: float = 0  # status callbacks start this long after the answer
