@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hmac
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -12,6 +13,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlparse
 
+import aiohttp
 import httpx
 from twilio.request_validator import RequestValidator, add_port, remove_port
 
@@ -341,6 +343,12 @@ def message_form(*, from_: str, to: str, body: str, status_callback: str,
     return form
 
 
+def _multi_form(form: Mapping[str, str | list[str]]) -> list[tuple[str, str]]:
+    """A form as name-value pairs, a repeated name (MediaUrl) once per value."""
+    return [(name, item) for name, value in form.items()
+            for item in (value if isinstance(value, list) else [value])]
+
+
 # Failures before the request left this machine: the carrier cannot have taken the text.
 _NEVER_REACHED = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout,
                   httpx.UnsupportedProtocol)
@@ -361,7 +369,10 @@ class TwilioCarrier:
         self._client = httpx.Client(transport=transport, **self._client_options)
         # The in-flight windows' clients: keep-alive connections on each connector's event
         # loop, made there on its first send (a client belongs to the loop that made it).
-        self._async_clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
+        self._async_clients: dict[asyncio.AbstractEventLoop, aiohttp.ClientSession] = {}
+        self._timeout = timeout
+        self._basic_auth = "Basic " + base64.b64encode(
+            f"{account_sid}:{auth_token}".encode()).decode()
         self.sends_async = transport is None
 
     @property
@@ -383,19 +394,33 @@ class TwilioCarrier:
                          validity_seconds: int | None = None,
                          connections: int = 200) -> Accepted:
         """`send` on the running event loop: one of up to `connections` concurrent creates
-        on keep-alive connections (the connector's in-flight window)."""
+        on keep-alive connections (the connector's in-flight window). aiohttp's pool stays
+        cheap with hundreds of connections, where httpx's scans every connection per request."""
         form = message_form(from_=from_, to=to, body=body, status_callback=status_callback,
                             media_urls=media_urls, messaging_service_sid=messaging_service_sid,
                             validity_seconds=validity_seconds)
         loop = asyncio.get_running_loop()
         client = self._async_clients.get(loop)
         if client is None:
-            limits = httpx.Limits(max_connections=connections,
-                                  max_keepalive_connections=connections)
-            client = self._async_clients[loop] = httpx.AsyncClient(limits=limits,
-                                                                   **self._client_options)
-        with _carrier_errors("POST"):
-            response = await client.post(self.messages_path, data=form)
+            client = self._async_clients[loop] = aiohttp.ClientSession(
+                headers={"Accept": "application/json",
+                                        "Authorization": self._basic_auth},
+                connector=aiohttp.TCPConnector(limit=connections),
+                timeout=aiohttp.ClientTimeout(total=self._timeout))
+        try:
+            async with client.post(self.base_url + self.messages_path,
+                                   data=_multi_form(form)) as answer:
+                response = httpx.Response(answer.status, content=await answer.read(),
+                                          headers={"Content-Type": answer.content_type})
+        except aiohttp.ClientConnectorError as exc:
+            raise CarrierError(f"Twilio is unreachable ({type(exc).__name__})",
+                               is_transient=True) from exc
+        except TimeoutError as exc:
+            raise CarrierError(f"Twilio did not answer in time ({type(exc).__name__})",
+                               is_transient=True, maybe_taken=True) from exc
+        except aiohttp.ClientError as exc:
+            raise CarrierError(f"Twilio's answer was lost ({type(exc).__name__})",
+                               is_transient=True, maybe_taken=True) from exc
         if response.status_code >= 400:
             raise error_from_response(response)
         return parse_accepted(_json_or_empty(response))
@@ -404,7 +429,7 @@ class TwilioCarrier:
         """Close this event loop's in-flight connections (on the loop that made them)."""
         client = self._async_clients.pop(asyncio.get_running_loop(), None)
         if client is not None:
-            await client.aclose()
+            await client.close()
 
     def find_sent(self, *, from_: str, to: str, since: datetime) -> list[CarrierMessage]:
         since = _as_utc(since)

@@ -38,6 +38,9 @@ SLOW_TRIES = 6
 FIRST_PAUSE = 0.05
 MAX_PAUSE = 2.0
 MAX_WAIT = 5.0
+# The carrier meters creates as they arrive: texts let out evenly may arrive closer after the
+# network's jitter, so the account's pace keeps this fraction in reserve.
+ACCOUNT_MARGIN = 0.05
 
 Outcome = Accepted | CarrierError
 
@@ -102,8 +105,7 @@ class Gate:
         if not self.account_rate:
             return 0.0
         moment = datetime.fromtimestamp(now, UTC)
-        pace = Pace(self.account_rate, burst_segments=max(int(self.account_rate // 10), 1),
-                    margin=0.0)
+        pace = Pace(self.account_rate, margin=ACCOUNT_MARGIN)
         admission = admit(self._slot or Slot(moment, moment.date()), moment, [segments], pace)
         if admission.taken:
             self._slot = admission.state

@@ -16,7 +16,7 @@ from textdesk.domain.reasons import FailureCause, cause_for_error
 from textdesk.messaging import lifecycle
 from textdesk.messaging.store import messages as message_store
 from textdesk.storage import directory as practice_store
-from textdesk.storage.models import Message
+from textdesk.storage.models import Message, MessageEvent
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +40,13 @@ def record_status_callback(session: Session, update: StatusUpdate, now: datetime
     return "applied" if applied else "kept"
 
 
-def adopt_early_callbacks(session: Session, message: Message, now: datetime) -> None:
-    """Callbacks that beat the connector's own commit of the sid are applied now, in order."""
-    for event in message_store.orphan_events(session, message.carrier_sid or ""):
+def adopt_early_callbacks(session: Session, message: Message, now: datetime,
+                          kept: list[MessageEvent] | None = None) -> None:
+    """Callbacks that beat the connector's own commit of the sid are applied now, in order
+    (`kept`: those events, when loaded for a whole batch)."""
+    events = (message_store.orphan_events(session, message.carrier_sid or "") if kept is None
+              else kept)
+    for event in events:
         if lifecycle.adopt(session, message, event, now):
             _learn_if_failed(session, message, now)
 

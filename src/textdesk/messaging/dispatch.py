@@ -177,15 +177,18 @@ def record_accepted(db: Database, results: list[tuple[Job, Accepted]], now: date
     if not results:
         return
     with db.transaction() as session:
+        # One query for the texts and one for callbacks that came before their sid was kept.
+        messages = message_store.messages_by_ids(session, [job.id for job, _ in results])
+        kept = message_store.orphan_events_of(session, [accepted.sid for _, accepted in results])
         recorded: list[Message] = []
         for job, accepted in results:
-            message = session.get(Message, job.id)
+            message = messages.get(job.id)
             if message is None:
                 continue
             message.carrier_sid = accepted.sid
             if advance(session, message, Step.ACCEPT, now, source="connector"):
                 add_commlog(session, message, now)
-            adopt_early_callbacks(session, message, now)
+            adopt_early_callbacks(session, message, now, kept.get(accepted.sid, []))
             recorded.append(message)
         # A paced number's next slot counts from the carrier's answer, not from the claim.
         pacing.after_sent(session, recorded, now)

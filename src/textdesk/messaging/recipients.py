@@ -208,7 +208,8 @@ def recheck(session: Session, messages: Iterable[Message], now: datetime, *,
             senders[key] = _sender_of(session, message, now)
         ctx = context_for(session, senders[key], facts.recipient(message), now=now,
                           body=message.body, kind=MessageKind(message.kind),
-                          consent=facts.consent(message), media_count=message.num_media)
+                          consent=facts.consent(message), media_count=message.num_media,
+                          line_types=facts.line_types.get(message.practice_id, {}))
         if connector_alive is not None:
             ctx = replace(ctx, connector_alive=connector_alive)
         judged.append((message, evaluate(ctx)))
@@ -231,10 +232,11 @@ class _BatchFacts:
     consents: dict[tuple[int, str], ConsentStatus]
     findings: dict[tuple[int, str], str]
     stages: dict[tuple[int, int], str]
+    line_types: dict[int, dict[str, str]]  # by practice, then phone: the kept line types
 
     @classmethod
     def load(cls, session: Session, messages: list[Message]) -> _BatchFacts:
-        consents, findings, stages = {}, {}, {}
+        consents, findings, stages, line_types = {}, {}, {}, {}
         for practice_id in {m.practice_id for m in messages}:
             mine = [m for m in messages if m.practice_id == practice_id]
             phones = {m.to_e164 for m in mine}
@@ -247,7 +249,8 @@ class _BatchFacts:
                 findings[(practice_id, phone)] = finding
             for lead_id, stage in judging_store.lead_stages(session, practice_id, leads).items():
                 stages[(practice_id, lead_id)] = stage
-        return cls(consents, findings, stages)
+            line_types[practice_id] = lookups.line_types(session, practice_id, phones)
+        return cls(consents, findings, stages, line_types)
 
     def consent(self, message: Message) -> ConsentStatus:
         return self.consents.get((message.practice_id, message.to_e164), NO_CONSENT)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import bindparam, exists, func, insert, select, update
@@ -68,6 +68,31 @@ def orphan_events(session: Session, carrier_sid: str) -> list[MessageEvent]:
         select(MessageEvent).where(MessageEvent.carrier_sid == carrier_sid,
                                    MessageEvent.message_id.is_(None))
         .order_by(MessageEvent.id).with_for_update()))
+
+
+def orphan_events_of(session: Session, carrier_sids: Iterable[str]
+                     ) -> dict[str, list[MessageEvent]]:
+    """`orphan_events` of many sids in one query, by sid (absent: none kept)."""
+    found: dict[str, list[MessageEvent]] = {}
+    sids = sorted({sid for sid in carrier_sids if sid})
+    for start in range(0, len(sids), 500):
+        for event in session.scalars(
+                select(MessageEvent).where(MessageEvent.carrier_sid.in_(sids[start:start + 500]),
+                                           MessageEvent.message_id.is_(None))
+                .order_by(MessageEvent.id).with_for_update()):
+            found.setdefault(event.carrier_sid or "", []).append(event)
+    return found
+
+
+def messages_by_ids(session: Session, ids: Iterable[int]) -> dict[int, Message]:
+    """Messages by id (one query for every 500 ids)."""
+    wanted = sorted(set(ids))
+    found: dict[int, Message] = {}
+    for start in range(0, len(wanted), 500):
+        for message in session.scalars(select(Message).where(
+                Message.id.in_(wanted[start:start + 500]))):
+            found[message.id] = message
+    return found
 
 
 def messages_with_orphan_events(session: Session, limit: int = 100) -> list[Message]:

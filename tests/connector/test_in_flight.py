@@ -1,0 +1,189 @@
+"""The in-flight window against the carrier simulator: many creates at once, each text once,
+the account's pace never exceeded, the carrier's 429 answered by slowing down, not failing."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from tests.conftest import fresh_database
+from tests.e2e.conftest import LiveServer, start_live_server, stop_live_server
+from textdesk.connector.in_flight import MAX_PAUSE, Gate, Lane
+from textdesk.consent import service as consent_service
+from textdesk.domain.consent import ConsentAction, ConsentScope, ConsentSource
+from textdesk.domain.messages import MessageKind
+from textdesk.kit.clock import Clock
+from textdesk.messaging.service import queue_message
+from textdesk.storage import directory as practice_store
+
+pytestmark = [pytest.mark.slow]
+PHONES = 100
+PACE = 30.0  # the capped account's segments a second: below what the connector reaches here
+
+
+def _live(tmp_path: Path, **settings: Any) -> Iterator[LiveServer]:
+    live, server = start_live_server(fresh_database(tmp_path), with_connector=False, **settings)
+    try:
+        yield live
+    finally:
+        stop_live_server(live, server)
+
+
+@pytest.fixture
+def wide(tmp_path: Path) -> Iterator[LiveServer]:
+    yield from _live(tmp_path, connector_in_flight=500, connector_batch_size=250)
+
+
+@pytest.fixture
+def capped(tmp_path: Path) -> Iterator[LiveServer]:
+    yield from _live(tmp_path, connector_in_flight=200,
+                     carrier_account_segments_per_second=PACE)
+
+
+def _queue(live: LiveServer, count: int) -> str:
+    """`count` automated texts to 100 consenting phones, each body unique; the sending number."""
+    practice = live.practice()
+    now = Clock().now()
+    with live.db.transaction() as session:
+        row = practice_store.get_practice(session, practice.id)
+        clinic = practice_store.first_clinic(session, practice.id)
+        sending = practice_store.number_by_e164(session, practice.number)
+        assert row is not None and clinic is not None and sending is not None
+        for i in range(PHONES):
+            consent_service.record(session, practice.id, f"+1415555{i:04d}",
+                                   ConsentAction.OPT_IN, ConsentScope.ALL,
+                                   ConsentSource.WEB_FORM, now=now)
+        for i in range(count):
+            queue_message(session, row, to_e164=f"+1415555{i % PHONES:04d}",
+                          from_e164=practice.number, number_id=sending.id,
+                          clinic_id=clinic.id, body=f"in flight #{i}",
+                          kind=MessageKind.AUTOMATED, now=now)
+    return practice.number
+
+
+def _drain(live: LiveServer, count: int, timeout: float) -> list[dict[str, Any]]:
+    """Run the connector until no text is waiting; the simulator's log of our texts."""
+    live.dispatcher.start()
+    deadline = time.monotonic() + timeout
+    while True:
+        with live.db.engine.connect() as conn:
+            waiting = conn.execute(text(
+                "SELECT count(*) FROM messages WHERE status IN ('pending', 'sending')"
+            )).scalar_one()
+        if waiting == 0:
+            break
+        assert time.monotonic() < deadline, f"{waiting} of {count} texts still waiting"
+        time.sleep(0.2)
+    entries = [e for e in live.sim("GET", "/sim/log").json()
+               if e["body"].startswith("in flight #")]
+    per_body = Counter(e["body"] for e in entries)
+    assert len(per_body) == count, "a text never reached the carrier"
+    assert max(per_body.values()) == 1, "a text reached the carrier twice"
+    with live.db.engine.connect() as conn:
+        statuses = dict(conn.execute(text(
+            "SELECT status, count(*) FROM messages GROUP BY status")).all())
+    assert set(statuses) <= {"sent", "delivered"}, statuses
+    return entries
+
+
+def test_hundreds_in_flight_against_a_slow_carrier_each_text_once(wide: LiveServer) -> None:
+    count = 1500
+    _queue(wide, count)
+    wide.sim("POST", "/sim/config", json={"latency_ms": 200, "latency_jitter_ms": 50})
+    started = time.monotonic()
+    _drain(wide, count, timeout=120)
+    elapsed = time.monotonic() - started
+    meter = wide.sim("GET", "/sim/meter").json()
+    # Eight threads (the old send path) could never hold more than 8 creates at once, nor
+    # pass 40 texts/s at 200 ms a create.
+    assert meter["peak_in_flight"] >= 200, meter
+    assert wide.dispatcher.window.peak >= 200
+    print(f"{count} texts at 200 ms in {elapsed:.1f} s: {count / elapsed:.0f}/s, "
+          f"{meter['peak_in_flight']} creates in flight at the most")
+
+
+def test_the_accounts_pace_is_never_exceeded_in_any_second(capped: LiveServer) -> None:
+    count = 240
+    _queue(capped, count)
+    capped.sim("POST", "/sim/config", json={"latency_ms": 100})
+    entries = _drain(capped, count, timeout=90)
+    arrivals = sorted(e["monotonic"] for e in entries)
+    busiest = max(sum(1 for t in arrivals[i:] if t < start + 1.0)
+                  for i, start in enumerate(arrivals))
+    assert busiest <= PACE, f"{busiest} creates in one second under a pace of {PACE}"
+    rate = (count - 1) / (arrivals[-1] - arrivals[0])
+    assert rate >= PACE / 2, f"{rate:.0f} creates/s: the pace is not used"
+
+
+def test_a_carrier_saying_too_many_slows_the_sender_and_fails_nothing(wide: LiveServer) -> None:
+    count = 600
+    _queue(wide, count)
+    wide.sim("POST", "/sim/config", json={"latency_ms": 20, "account_creates_per_second": 150})
+    _drain(wide, count, timeout=90)
+    meter = wide.sim("GET", "/sim/meter").json()
+    assert meter["refused_for_rate"] > 0, "the carrier never said too many: nothing was tested"
+
+
+def test_a_lane_pauses_longer_each_refusal_in_a_row_and_only_once_per_refusal() -> None:
+    lane = Lane()
+    lane.throttled(10.0)
+    first = lane.open_at - 10.0
+    lane.throttled(10.0)  # a text of the same lane refused while the pause runs: no new step
+    assert lane.open_at - 10.0 == first
+    lane.throttled(lane.open_at)
+    assert lane.pause == pytest.approx(first * 2)
+    for _ in range(20):
+        lane.throttled(lane.open_at)
+    assert lane.pause == MAX_PAUSE
+    lane.answered()
+    assert lane.pause == 0
+
+
+def test_the_gate_spaces_texts_by_the_accounts_pace() -> None:
+    now = [100.0]
+    gate = Gate(account_rate=10.0, clock=lambda: now[0])
+    assert gate.delay("+14155550100", 1) == 0
+    wait = gate.delay("+14155550101", 1)
+    assert 0.1 <= wait <= 0.11  # the next slot: a tenth of a second, and the margin
+    now[0] += wait
+    assert gate.delay("+14155550101", 1) == 0
+    assert Gate().delay("+14155550100", 5) == 0  # no account pace: nothing waits
+
+
+def _send_async(carrier: Any) -> Any:
+    import asyncio
+
+    async def one() -> Any:
+        try:
+            return await carrier.send_async(from_="+14155550100", to="+14155550101", body="hi",
+                                            status_callback="")
+        finally:
+            await carrier.aclose()
+    return asyncio.run(one())
+
+
+def test_an_unreachable_carrier_is_never_taken_and_a_silent_one_may_be() -> None:
+    import socket
+
+    from textdesk.carriers.base import CarrierError
+    from textdesk.carriers.twilio import TwilioCarrier
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    with pytest.raises(CarrierError) as refused:
+        _send_async(TwilioCarrier("AC" + "0" * 32, "token", f"http://127.0.0.1:{port}"))
+    assert refused.value.is_transient and not refused.value.maybe_taken
+    with socket.socket() as silent:  # accepts the connection, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        with pytest.raises(CarrierError) as lost:
+            _send_async(TwilioCarrier("AC" + "0" * 32, "token", url, timeout=0.5))
+    assert lost.value.is_transient and lost.value.maybe_taken
