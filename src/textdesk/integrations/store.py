@@ -32,10 +32,13 @@ def connections_of(session: Session, practice_id: int) -> list[SystemConnection]
 
 
 def enabled_system(session: Session, practice_id: int) -> str | None:
-    """The system a practice writes back to, if it has one (called on every text)."""
-    return session.scalar(select(SystemConnection.system).where(
-        SystemConnection.practice_id == practice_id, SystemConnection.is_enabled.is_(True))
-        .limit(1))
+    """The system a practice writes back to, if it has one (called on every text). It reads
+    only connections, so what the session holds unflushed (a batch of texts and their
+    commlogs) stays unflushed: one flush at commit instead of one per text."""
+    with session.no_autoflush:
+        return session.scalar(select(SystemConnection.system).where(
+            SystemConnection.practice_id == practice_id,
+            SystemConnection.is_enabled.is_(True)).limit(1))
 
 
 def due_connections(session: Session, now: datetime) -> list[tuple[int, str]]:
