@@ -124,7 +124,7 @@ def start_live_server(db: Database, *, with_connector: bool = True,
     server = ThreadedServer(create_app(settings, db, simulator=simulator), port)
     server.start()
     carrier = TwilioCarrier(settings.twilio_account_sid, settings.twilio_auth_token, base_url,
-                            timeout=5)
+                            timeout=15)
     dispatcher = Dispatcher(db, carrier, settings)
     if with_connector:
         dispatcher.start()
