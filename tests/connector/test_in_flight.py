@@ -13,7 +13,12 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import fresh_database
-from tests.e2e.conftest import LiveServer, start_live_server, stop_live_server
+from tests.e2e.conftest import (
+    LiveServer,
+    start_live_server,
+    stop_live_server,
+    wait_until_none_waiting,
+)
 from textdesk.connector.in_flight import MAX_PAUSE, Gate, Lane
 from textdesk.consent import service as consent_service
 from textdesk.domain.consent import ConsentAction, ConsentScope, ConsentSource
@@ -70,16 +75,7 @@ def _queue(live: LiveServer, count: int) -> str:
 def _drain(live: LiveServer, count: int, timeout: float) -> list[dict[str, Any]]:
     """Run the connector until no text is waiting; the simulator's log of our texts."""
     live.dispatcher.start()
-    deadline = time.monotonic() + timeout
-    while True:
-        with live.db.engine.connect() as conn:
-            waiting = conn.execute(text(
-                "SELECT count(*) FROM messages WHERE status IN ('pending', 'sending')"
-            )).scalar_one()
-        if waiting == 0:
-            break
-        assert time.monotonic() < deadline, f"{waiting} of {count} texts still waiting"
-        time.sleep(0.2)
+    wait_until_none_waiting(live.db, timeout, poll=0.2)
     entries = [e for e in live.sim("GET", "/sim/log").json()
                if e["body"].startswith("in flight #")]
     per_body = Counter(e["body"] for e in entries)

@@ -133,6 +133,22 @@ def start_live_server(db: Database, *, with_connector: bool = True,
     return LiveServer(base_url, db, settings, simulator, dispatcher, http), server
 
 
+def wait_until_none_waiting(db: Database, timeout: float, poll: float = 0.5) -> None:
+    """Until no outbound text is `pending` or `sending` (the connectors have sent them all)."""
+    from sqlalchemy import text
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with db.engine.connect() as conn:
+            waiting = conn.execute(text(
+                "SELECT count(*) FROM messages WHERE status IN ('pending', 'sending')"
+            )).scalar_one()
+        if waiting == 0:
+            return
+        assert time.monotonic() < deadline, f"{waiting} texts still waiting"
+        time.sleep(poll)
+
+
 def stop_live_server(live: LiveServer, server: ThreadedServer) -> None:
     live.dispatcher.stop()
     live.http.close()

@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from tests.e2e.conftest import start_live_server, stop_live_server
+from tests.e2e.conftest import start_live_server, stop_live_server, wait_until_none_waiting
 from textdesk.consent import service as consent_service
 from textdesk.domain.consent import ConsentAction, ConsentScope, ConsentSource
 from textdesk.domain.messages import MessageKind
@@ -63,16 +62,7 @@ def test_two_connector_processes_send_each_text_exactly_once(pg_db: Database,
                                           stderr=subprocess.DEVNULL))
         live.wait_for(lambda: _connectors_alive(pg_db) == 2, timeout=30, what="two connectors")
         _queue(pg_db, practice.id, practice.number)
-        deadline = time.monotonic() + 240
-        while True:
-            with pg_db.engine.connect() as conn:
-                waiting = conn.execute(text(
-                    "SELECT count(*) FROM messages WHERE status IN ('pending', 'sending')"
-                )).scalar_one()
-            if waiting == 0:
-                break
-            assert time.monotonic() < deadline, f"{waiting} texts still waiting"
-            time.sleep(0.5)
+        wait_until_none_waiting(pg_db, timeout=240)
         log = live.sim("GET", "/sim/log").json()
         entries = log if isinstance(log, list) else log["messages"]
         per_body = Counter(entry["body"] for entry in entries)
