@@ -183,3 +183,19 @@ def test_an_unreachable_carrier_is_never_taken_and_a_silent_one_may_be() -> None
         with pytest.raises(CarrierError) as lost:
             _send_async(TwilioCarrier("AC" + "0" * 32, "token", url, timeout=0.5))
     assert lost.value.is_transient and lost.value.maybe_taken
+
+
+def test_the_window_takes_no_more_than_the_accounts_pace_sends_while_texts_wait() -> None:
+    from textdesk.carriers.twilio import TwilioCarrier
+    from textdesk.connector.in_flight import MAX_WAIT, Window
+
+    carrier = TwilioCarrier("AC" + "0" * 32, "token", "http://127.0.0.1:9")
+    open_window = Window(carrier, 200, "", lambda ids: [])
+    slow = Window(carrier, 200, "", lambda ids: [], account_rate=10.0)
+    try:
+        assert open_window.room(0) == 200 and open_window.room(150) == 50
+        assert slow.room(0) == int(10 * MAX_WAIT / 2)  # 25: each leaves within MAX_WAIT
+        assert slow.room(30) == 0
+    finally:
+        open_window.close()
+        slow.close()

@@ -57,7 +57,7 @@ class Dispatcher:
     def run_once(self) -> int:
         """Claim one batch, send it through the window and record every answer; returns how
         many texts were claimed."""
-        jobs = self._claim(self.window.size)
+        jobs = self._claim(self.window.room(0))
         if jobs:
             self.record(list(zip(jobs, self.window.send_all(jobs), strict=True)))
         return len(jobs)
@@ -154,10 +154,10 @@ class Dispatcher:
         """Record what was answered, refill the window, then wait for the next answer (or,
         with nothing in flight, for the next due text)."""
         self._record_answered()
-        room = self.window.size - len(self._pending)
+        room = self.window.room(len(self._pending))
         claimed = 0
         # Refill when a quarter of the window is free (or it is empty): claims stay large.
-        if room >= max(self.window.size // 4, 1) or not self._pending:
+        if room and (room >= max(self.window.size // 4, 1) or not self._pending):
             jobs = self._claim(room)
             for job in jobs:
                 self._pending[self.window.submit(job)] = job
@@ -177,7 +177,7 @@ class Dispatcher:
         if done:
             self.record([(self._pending.pop(future), future.result()) for future in done])
 
-    def _finish(self, timeout: float = 10.0) -> None:
+    def _finish(self, timeout: float = 4.0) -> None:
         """On stop: wait for the texts in flight and record their answers; any still out
         keep their lease and are looked up by the reconciliation (never sent twice)."""
         if self._pending:

@@ -113,10 +113,6 @@ class Gate:
         until = admission.wait_until or moment + timedelta(seconds=0.01)
         return max((until - moment).total_seconds(), 0.001)
 
-    def seconds_for(self, texts: int) -> float:
-        """How long the account's pace takes for `texts` one-segment texts (0: no cap)."""
-        return texts / self.account_rate if self.account_rate else 0.0
-
 
 class Window:
     """Sends claimed texts, up to `size` at once, each resolving a Future with its outcome."""
@@ -143,6 +139,15 @@ class Window:
 
     async def _semaphore(self) -> asyncio.Semaphore:
         return asyncio.Semaphore(self.size)
+
+    def room(self, in_flight: int) -> int:
+        """How many more texts may be handed to the window with `in_flight` already in it: its
+        free places, and no more than the account's pace sends in half of `MAX_WAIT` (so a
+        claimed text is not handed back for waiting too long behind the others)."""
+        limit = self.size
+        if self.gate.account_rate:
+            limit = min(limit, max(int(self.gate.account_rate * MAX_WAIT / 2), 1))
+        return max(limit - in_flight, 0)
 
     def submit(self, job: dispatch.Job) -> Future[Outcome]:
         return asyncio.run_coroutine_threadsafe(self._send(job), self._loop)
