@@ -153,7 +153,10 @@ def test_the_gate_spaces_texts_by_the_accounts_pace() -> None:
 
 
 def _send_async(carrier: Any) -> Any:
+    """One create on a loop of its own, in a thread of its own: an earlier test in the same
+    process may have left an event loop running in this one."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     async def one() -> Any:
         try:
@@ -161,7 +164,8 @@ def _send_async(carrier: Any) -> Any:
                                             status_callback="")
         finally:
             await carrier.aclose()
-    return asyncio.run(one())
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(one())).result()
 
 
 def test_an_unreachable_carrier_is_never_taken_and_a_silent_one_may_be() -> None:
