@@ -203,3 +203,51 @@ def test_the_window_takes_no_more_than_the_accounts_pace_sends_while_texts_wait(
     finally:
         open_window.close()
         slow.close()
+
+
+def _paced_campaign(live: LiveServer, number: str, segments_per_second: float) -> str:
+    """A practice whose number the carrier granted `segments_per_second`, and a campaign of
+    16 texts from it to consenting daytime phones; its number."""
+    from tests.e2e.test_campaign_pacing import daytime_phones
+
+    practice = live.practice(number=number)
+    r = live.http.put(f"/api/v1/admin/numbers/{practice.number_id}/pace",
+                      json={"segments_per_second": segments_per_second})
+    assert r.status_code == 200, r.text
+    r = live.http.patch("/api/v1/practice", headers=practice.auth,
+                        json={"allowed_countries": ["US", "GU", "DE"]})
+    assert r.status_code == 200, r.text
+    for i, phone in enumerate(daytime_phones()):
+        patient = live.patient(practice, phone, first_name=f"Paced{i}")
+        r = live.http.post(f"/api/v1/patients/{patient['id']}/consent", headers=practice.auth,
+                           json={"action": "opt_in", "scope": "marketing",
+                                 "source": "web_form"})
+        assert r.status_code == 201, r.text
+    r = live.http.post("/api/v1/campaigns", headers=practice.auth, json={
+        "name": "Paced", "body": "Hi {first_name}, time for a cleaning. Reply STOP to opt out."})
+    assert r.status_code == 201, r.text
+    return practice.number
+
+
+def test_five_hundred_in_flight_each_text_once_each_number_within_its_pace(
+        wide: LiveServer) -> None:
+    """The window holds up to 500 creates against a 200 ms carrier while two campaigns'
+    numbers keep their granted paces: no second holds more of a number's texts than its pace."""
+    count = 2000
+    paces = {_paced_campaign(wide, f"+1415555020{i}", rate): rate
+             for i, rate in enumerate((4.0, 8.0))}
+    _queue(wide, count)
+    wide.sim("POST", "/sim/config", json={"latency_ms": 200, "latency_jitter_ms": 50})
+    _drain(wide, count, timeout=180)
+    assert wide.dispatcher.window.peak >= 400, wide.dispatcher.window.peak
+    log = wide.sim("GET", "/sim/log").json()
+    for number, rate in paces.items():
+        arrivals = sorted(e["monotonic"] for e in log if e["from"] == number)
+        assert len(arrivals) == 16, f"{len(arrivals)} of a campaign's 16 texts reached the carrier"
+        bodies = Counter(e["body"] for e in log if e["from"] == number)
+        assert max(bodies.values()) == 1, "a campaign text reached the carrier twice"
+        busiest = max(sum(1 for t in arrivals[i:] if t < start + 1.0)
+                      for i, start in enumerate(arrivals))
+        assert busiest <= rate, f"{busiest} texts in one second from a number paced {rate}/s"
+        print(f"{number}: paced {rate}/s, at most {busiest} in any second; "
+              f"{wide.dispatcher.window.peak} creates in flight at the most")
