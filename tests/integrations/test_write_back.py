@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from tests.automation.support import beat, claim, template
 from tests.automation.test_reminders import rule
 from tests.consent.support import text_in
-from tests.helpers import Practice
+from tests.helpers import Practice, make_patient, make_practice
 from tests.integrations.conftest import Served, run_sync
 from textdesk.carriers.base import Accepted
 from textdesk.config import Settings
@@ -166,3 +166,27 @@ def test_the_connector_job_syncs_when_due_and_retries_only_when_due(
     assert len(od.sim.faults.seen) == calls
     status = client.get("/api/v1/integrations/opendental", headers=connected.auth).json()
     assert status["last_error"]["kind"] == "server_error"
+
+
+def test_one_recorded_batch_writes_back_only_for_the_practice_with_a_system(
+        client: TestClient, db: Database, settings: Settings, clock: FrozenClock, od: Served,
+        connected: Practice) -> None:
+    """The connector records many practices' texts at once; each text's commlog goes to its
+    own practice's system, and nowhere for a practice with none."""
+    _, patient_id = imported(db, settings, clock, od, connected)
+    plain = make_practice(client, name="No System Dental", number="+15005550007")
+    other = make_patient(client, plain, "(212) 555-0199")
+    for practice, patient, body in ((connected, patient_id, "From the connected one"),
+                                    (plain, other["id"], "From the plain one")):
+        r = client.post("/api/v1/messages", json={"patient_id": patient, "body": body},
+                        headers=practice.auth)
+        assert r.status_code == 201, r.text
+    beat(db, clock)
+    jobs = claim(db, clock)
+    assert {job.practice_id for job in jobs} == {connected.id, plain.id}
+    dispatch.record_accepted(db, [(job, Accepted(f"SM{job.id:032d}", "queued"))
+                                  for job in jobs], clock.now())
+    with db.transaction() as s:
+        assert store.waiting(s, connected.id, "opendental")[0] == 1
+        assert store.waiting(s, plain.id, "opendental")[0] == 0
+        assert store.enabled_systems(s, [connected.id, plain.id]) == {connected.id: "opendental"}

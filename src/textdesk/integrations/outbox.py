@@ -8,6 +8,7 @@ queued once (a unique source key), however often its code runs.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -20,9 +21,17 @@ from textdesk.integrations.base import TextOk
 from textdesk.storage.models import Appointment, Commlog, WriteBackItem
 
 
-def after_commlog(session: Session, commlog: Commlog, now: datetime) -> None:
-    """F4 in the practice system: the text goes on the patient's chart there too."""
-    system = store.enabled_system(session, commlog.practice_id)
+def systems_of(session: Session, practice_ids: Iterable[int]) -> Mapping[int, str]:
+    """The system each practice writes back to, loaded once for a batch of events."""
+    return store.enabled_systems(session, practice_ids)
+
+
+def after_commlog(session: Session, commlog: Commlog, now: datetime,
+                  systems: Mapping[int, str] | None = None) -> None:
+    """F4 in the practice system: the text goes on the patient's chart there too. `systems`
+    (from `systems_of`) may be given when a batch loaded them."""
+    system = (store.enabled_system(session, commlog.practice_id) if systems is None
+              else systems.get(commlog.practice_id))
     if system is None:
         return
     record = store.record_of_local(session, commlog.practice_id, system, "patient",

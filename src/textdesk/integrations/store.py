@@ -32,13 +32,27 @@ def connections_of(session: Session, practice_id: int) -> list[SystemConnection]
 
 
 def enabled_system(session: Session, practice_id: int) -> str | None:
-    """The system a practice writes back to, if it has one (called on every text). It reads
-    only connections, so what the session holds unflushed (a batch of texts and their
-    commlogs) stays unflushed: one flush at commit instead of one per text."""
+    """The system a practice writes back to, if it has one (called on every text)."""
+    return enabled_systems(session, [practice_id]).get(practice_id)
+
+
+def enabled_systems(session: Session, practice_ids: Iterable[int]) -> dict[int, str]:
+    """The system each practice writes back to (its first enabled connection; a practice with
+    none is absent), in one query. It reads only connections, so what the session holds
+    unflushed (a batch of texts and their commlogs) stays unflushed: one flush at commit
+    instead of one per text."""
+    ids = sorted(set(practice_ids))
+    if not ids:
+        return {}
     with session.no_autoflush:
-        return session.scalar(select(SystemConnection.system).where(
-            SystemConnection.practice_id == practice_id,
-            SystemConnection.is_enabled.is_(True)).limit(1))
+        rows = session.execute(select(SystemConnection.practice_id, SystemConnection.system)
+                               .where(SystemConnection.practice_id.in_(ids),
+                                      SystemConnection.is_enabled.is_(True))
+                               .order_by(SystemConnection.practice_id, SystemConnection.id))
+        found: dict[int, str] = {}
+        for practice_id, system in rows:
+            found.setdefault(practice_id, system)
+        return found
 
 
 def due_connections(session: Session, now: datetime) -> list[tuple[int, str]]:

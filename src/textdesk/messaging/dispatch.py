@@ -21,6 +21,7 @@ from textdesk.domain.expiry import (
 )
 from textdesk.domain.messages import Status, Step, describe_retry
 from textdesk.domain.reasons import cause_for_error
+from textdesk.integrations import outbox
 from textdesk.media import service as media
 from textdesk.messaging import lifecycle, recipients
 from textdesk.messaging.delivery import adopt_early_callbacks, advance
@@ -180,6 +181,7 @@ def record_accepted(db: Database, results: list[tuple[Job, Accepted]], now: date
         # One query for the texts and one for callbacks that came before their sid was kept.
         messages = message_store.messages_by_ids(session, [job.id for job, _ in results])
         kept = message_store.orphan_events_of(session, [accepted.sid for _, accepted in results])
+        systems = outbox.systems_of(session, {m.practice_id for m in messages.values()})
         recorded: list[Message] = []
         for job, accepted in results:
             message = messages.get(job.id)
@@ -187,7 +189,7 @@ def record_accepted(db: Database, results: list[tuple[Job, Accepted]], now: date
                 continue
             message.carrier_sid = accepted.sid
             if advance(session, message, Step.ACCEPT, now, source="connector"):
-                add_commlog(session, message, now)
+                add_commlog(session, message, now, systems=systems)
             adopt_early_callbacks(session, message, now, kept.get(accepted.sid, []))
             recorded.append(message)
         # A paced number's next slot counts from the carrier's answer, not from the claim.

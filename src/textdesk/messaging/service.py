@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -231,8 +231,10 @@ def _changed_consent(session: Session, practice_id: int, judgements: Sequence[Ju
 
 
 def add_commlog(session: Session, message: Message, now: datetime,
-                patient_id: int | None = None) -> None:
-    """One commlog on the patient's record per text sent or received (F4)."""
+                patient_id: int | None = None,
+                systems: Mapping[int, str] | None = None) -> None:
+    """One commlog on the patient's record per text sent or received (F4); `systems` is
+    `outbox.systems_of` when a batch loaded the practices' systems once."""
     patient_id = patient_id or message.patient_id
     if patient_id is None:
         return
@@ -243,7 +245,7 @@ def add_commlog(session: Session, message: Message, now: datetime,
                       message_id=message.id, direction=message.direction,
                       note=f"{verb}: {message.body}{files}", at=now)
     session.add(commlog)
-    outbox.after_commlog(session, commlog, now)  # and on the chart in the practice system
+    outbox.after_commlog(session, commlog, now, systems)  # and on the practice system's chart
 
 
 def is_commlog_deletable(commlog: Commlog) -> bool:
