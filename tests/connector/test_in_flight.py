@@ -152,7 +152,7 @@ def test_the_gate_spaces_texts_by_the_accounts_pace() -> None:
     assert Gate().delay("+14155550100", 5) == 0  # no account pace: nothing waits
 
 
-def _send_async(carrier: Any) -> Any:
+def _send_async(carrier: Any, body: str = "hi", **options: Any) -> Any:
     """One create on a loop of its own, in a thread of its own: an earlier test in the same
     process may have left an event loop running in this one."""
     import asyncio
@@ -160,12 +160,28 @@ def _send_async(carrier: Any) -> Any:
 
     async def one() -> Any:
         try:
-            return await carrier.send_async(from_="+14155550100", to="+14155550101", body="hi",
-                                            status_callback="")
+            return await carrier.send_async(from_="+14155550100", to="+14155550101", body=body,
+                                            status_callback="", **options)
         finally:
             await carrier.aclose()
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(lambda: asyncio.run(one())).result()
+
+
+def test_an_in_flight_create_carries_the_form_twilio_reads(wide: LiveServer) -> None:
+    """Accents, emoji, '&', '=' and '+' arrive as written; each file is its own MediaUrl."""
+    from textdesk.carriers.twilio import TwilioCarrier
+
+    practice = wide.practice(number="+14155550100")
+    assert practice.number == "+14155550100"
+    body = "Café 😀 & a = b + c, 100% sure?"
+    media = ["https://example.org/a.jpg?x=1&y=2", "https://example.org/b.png"]
+    carrier = TwilioCarrier(wide.settings.twilio_account_sid, wide.settings.twilio_auth_token,
+                            wide.base_url)
+    accepted = _send_async(carrier, body, media_urls=media, validity_seconds=600)
+    [entry] = [e for e in wide.sim("GET", "/sim/log").json() if e["sid"] == accepted.sid]
+    assert entry["body"] == body and entry["to"] == "+14155550101"
+    assert entry["media_urls"] == media and entry["validity_period"] == 600
 
 
 def test_an_unreachable_carrier_is_never_taken_and_a_silent_one_may_be() -> None:
