@@ -267,3 +267,38 @@ def test_five_hundred_in_flight_each_text_once_each_number_within_its_pace(
         assert busiest <= rate, f"{busiest} texts in one second from a number paced {rate}/s"
         print(f"{number}: paced {rate}/s, at most {busiest} in any second; "
               f"{wide.dispatcher.window.peak} creates in flight at the most")
+
+
+def test_a_send_that_breaks_without_an_answer_is_looked_up_then_sent_once(
+        wide: LiveServer) -> None:
+    """A defect in the send path (not the carrier's answer) leaves the text neither lost nor
+    sent twice: it is held as maybe taken, looked up at the carrier, then sent."""
+    from textdesk.carriers.twilio import TwilioCarrier
+    from textdesk.connector.dispatcher import Dispatcher
+
+    class BreaksOnce(TwilioCarrier):
+        broke = 0
+
+        async def send_async(self, **kwargs: Any) -> Any:
+            if not self.broke:
+                self.broke += 1
+                raise RuntimeError("a defect")
+            return await super().send_async(**kwargs)
+
+    _queue(wide, 1)
+    carrier = BreaksOnce(wide.settings.twilio_account_sid, wide.settings.twilio_auth_token,
+                         wide.base_url, timeout=15)
+    dispatcher = Dispatcher(wide.db, carrier, wide.settings)
+    dispatcher.start()
+    try:
+        wait_until_none_waiting(wide.db, 30, poll=0.2)
+        with wide.db.engine.connect() as conn:
+            held = conn.execute(text("SELECT count(*) FROM connector_errors "
+                                     "WHERE code = 'carrier_no_answer'")).scalar()
+            status = conn.execute(text("SELECT status FROM messages")).scalar()
+    finally:
+        dispatcher.stop()
+    assert carrier.broke == 1 and held == 1
+    assert status in ("sent", "delivered")
+    entries = [e for e in wide.sim("GET", "/sim/log").json() if e["body"] == "in flight #0"]
+    assert len(entries) == 1

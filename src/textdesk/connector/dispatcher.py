@@ -12,8 +12,9 @@ import socket
 import threading
 import time
 import uuid
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import Future
 from datetime import timedelta
+from functools import partial
 
 from textdesk.carriers.base import Accepted, Carrier, CarrierError
 from textdesk.config import Settings
@@ -48,7 +49,12 @@ class Dispatcher:
         self.window = Window(carrier, in_flight or settings.connector_in_flight,
                              self.callback_url, self.media_urls,
                              settings.carrier_account_segments_per_second)
-        self._pending: dict[Future[Outcome], dispatch.Job] = {}
+        # Texts handed to the window and not yet answered; answers not yet recorded.
+        self._lock = threading.Lock()
+        self._out = 0
+        self._answered: list[tuple[dispatch.Job, Outcome]] = []
+        self._freed = threading.Event()  # an answer came: the window has a place
+        self._arrived = threading.Event()  # an answer waits to be recorded
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.scheduler = Scheduler(db, self.clock, jobs_for(settings))
@@ -100,7 +106,7 @@ class Dispatcher:
     def start(self) -> None:
         self.beat()
         for target, name in ((self._heartbeat_loop, "heartbeat"), (self._send_loop, "dispatch"),
-                             (self._schedule_loop, "scheduler")):
+                             (self._record_loop, "record"), (self._schedule_loop, "scheduler")):
             thread = threading.Thread(target=target, name=f"connector-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -138,6 +144,8 @@ class Dispatcher:
         dispatch.adopt_orphan_callbacks(self.db, now)
 
     def _send_loop(self) -> None:
+        """Claims refill the window as answers free its places; `_record_loop` records the
+        answers beside it, so neither waits for the other's transactions."""
         last_housekeeping = 0.0
         while not self._stop.is_set():
             try:
@@ -148,38 +156,74 @@ class Dispatcher:
             except Exception:
                 log.exception("dispatch pass failed")
                 self._stop.wait(1.0)
-        self._finish()
 
     def _pass(self) -> None:
-        """Record what was answered, refill the window, then wait for the next answer (or,
-        with nothing in flight, for the next due text)."""
-        self._record_answered()
-        room = self.window.room(len(self._pending))
-        claimed = 0
-        # Refill when a quarter of the window is free (or it is empty): claims stay large.
-        if room and (room >= max(self.window.size // 4, 1) or not self._pending):
+        """Refill the window, then wait for a place to free (or, with nothing in flight, for
+        the next due text)."""
+        self._freed.clear()
+        with self._lock:
+            out = self._out
+        room = self.window.room(out)
+        # Refill when an eighth of the window is free (or it is empty): claims stay large.
+        if room and (room >= max(self.window.size // 8, 1) or not out):
             jobs = self._claim(room)
-            for job in jobs:
-                self._pending[self.window.submit(job)] = job
-            claimed = len(jobs)
-        if claimed:
-            return
-        if self._pending:
-            wait(list(self._pending), timeout=self.settings.connector_poll_seconds,
-                 return_when=FIRST_COMPLETED)
-            self._stop.wait(RECORD_SECONDS)  # let answers arriving together be recorded together
+            if jobs:
+                self._submit(jobs)
+                return
+        if out:
+            self._freed.wait(self.settings.connector_poll_seconds)
         else:
             self._stop.wait(dispatch.idle_seconds(
                 self.db, self.clock.now(), self.settings.connector_poll_seconds))
 
+    def _submit(self, jobs: list[dispatch.Job]) -> None:
+        with self._lock:
+            self._out += len(jobs)
+        for job in jobs:
+            self.window.submit(job).add_done_callback(partial(self._answer, job))
+
+    def _answer(self, job: dispatch.Job, future: Future[Outcome]) -> None:
+        """On the window's loop: a place is free, and the answer waits to be recorded. A send
+        that broke without an answer may have reached the carrier: it is looked up, not
+        sent again."""
+        try:
+            outcome = future.result()
+        except Exception as error:  # a defect in the send path, not the carrier's answer
+            log.error("send of message %s broke (%s)", job.id, type(error).__name__)
+            outcome = CarrierError("the send broke", is_transient=True, maybe_taken=True)
+        with self._lock:
+            self._out -= 1
+            self._answered.append((job, outcome))
+        self._freed.set()
+        self._arrived.set()
+
+    def _record_loop(self) -> None:
+        while not self._stop.is_set():
+            if not self._arrived.wait(self.settings.connector_poll_seconds):
+                continue
+            self._stop.wait(RECORD_SECONDS)  # let answers arriving together be recorded together
+            try:
+                self._record_answered()
+            except Exception:
+                log.exception("recording answers failed")
+                self._stop.wait(1.0)
+        self._finish()
+
     def _record_answered(self) -> None:
-        done = [future for future in self._pending if future.done()]
-        if done:
-            self.record([(self._pending.pop(future), future.result()) for future in done])
+        with self._lock:
+            answered, self._answered = self._answered, []
+            self._arrived.clear()
+        if answered:
+            self.record(answered)
 
     def _finish(self, timeout: float = 4.0) -> None:
         """On stop: wait for the texts in flight and record their answers; any still out
         keep their lease and are looked up by the reconciliation (never sent twice)."""
-        if self._pending:
-            wait(list(self._pending), timeout=timeout)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._freed.clear()
+            with self._lock:
+                if not self._out:
+                    break
+            self._freed.wait(0.05)
         self._record_answered()
