@@ -45,6 +45,11 @@ ACCOUNT_MARGIN = 0.05
 Outcome = Accepted | CarrierError
 
 
+# Texts claimed ahead of a free place, as a fraction of the window: a claim takes tens of
+# milliseconds, in which a busy window frees dozens of places.
+BACKLOG = 0.25
+
+
 @runtime_checkable
 class AsyncCarrier(Protocol):
     """A carrier that can send on an event loop (Twilio over keep-alive connections)."""
@@ -143,10 +148,13 @@ class Window:
         return asyncio.Semaphore(self.size)
 
     def room(self, in_flight: int) -> int:
-        """How many more texts may be handed to the window with `in_flight` already in it: its
-        free places, and no more than the account's pace sends in half of `MAX_WAIT` (so a
-        claimed text is not handed back for waiting too long behind the others)."""
-        limit = self.size
+        """How many more texts may be handed to the window with `in_flight` already in it (sent
+        or waiting for a place): its free places and a short backlog (`BACKLOG` of its size),
+        so a place that frees while the next claim is being written is taken at once; and no
+        more than the account's pace sends in half of `MAX_WAIT` (so a claimed text is not
+        handed back for waiting too long behind the others). At most `size` are ever sent
+        at once."""
+        limit = self.size + int(self.size * BACKLOG)
         if self.gate.account_rate:
             limit = min(limit, max(int(self.gate.account_rate * MAX_WAIT / 2), 1))
         return max(limit - in_flight, 0)
