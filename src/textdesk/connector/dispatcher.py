@@ -1,8 +1,9 @@
 """The connector loop: heartbeat, recover expired leases, claim → send → record.
 
-Sending goes through the in-flight window (`in_flight.Window`): the loop claims as many
-texts as the window has room for, hands each to it, and records answers in batches as they
-come, so the window stays full while earlier texts are still on their way."""
+Sending goes through the in-flight window (`in_flight.Window`): one thread claims as many
+texts as the window has room for and hands each to it; another records the answers in
+batches as they come. The window stays full while earlier texts are still on their way, and
+neither thread waits for the other's transactions (decision 0180)."""
 
 from __future__ import annotations
 
