@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -123,14 +125,15 @@ def test_ids_are_64_bit_and_go_back_to_32_bit_on_downgrade(tmp_path: Path) -> No
         schema.upgrade(url, "0060")
         engine = make_engine(url)
         fill(engine)
-        before = snapshot(engine, columns(engine))
+        at_0060 = columns(engine)
+        before = snapshot(engine, at_0060)
         schema.upgrade(url)
         assert _id_types(engine) == ({"BIGINT"} if _on_postgres(engine) else {"INTEGER"})
         assert _narrow_counters(engine) == []
         _downgrade(url, "0060")
         assert _id_types(engine) == {"INTEGER"}
         schema.upgrade(url)
-        assert snapshot(engine, columns(engine)) == before
+        assert snapshot(engine, at_0060) == before
         _consent_history_refuses_changes(engine)  # the triggers outlive both ways
         engine.dispose()
 
@@ -162,3 +165,42 @@ def _downgrade(url: str, revision: str) -> None:
     with schema._migration_connection(url) as conn:
         config.attributes["connection"] = conn
         command.downgrade(config, revision)
+
+
+def test_each_clinics_month_is_filled_from_the_texts_already_sent(tmp_path: Path) -> None:
+    """Revision 0110: the kept spend starts as the sum the limit used to read; going back
+    drops it and brings the sum's index back."""
+    with empty_database(tmp_path) as url:
+        schema.upgrade(url, "0100")
+        engine = make_engine(url)
+        fill(engine)  # one delivered text without a send time: it counts nowhere
+        sent = [(2, "outbound", "0.0079", "2026-11-30 23:59:59.5"),
+                (3, "outbound", "0.0158", "2026-11-02 08:00:00"),
+                (4, "outbound", "0.0200", "2026-12-01 00:00:00"),
+                (5, "inbound", "0.0079", "2026-12-01 10:00:00"),  # received: not spent
+                (6, "outbound", "0.0079", None)]  # still waiting
+        with engine.begin() as conn:
+            for message_id, direction, cost, at in sent:
+                conn.execute(text(
+                    "INSERT INTO messages (id, practice_id, clinic_id, conversation_id, "
+                    "direction, kind, status, body, to_e164, from_e164, carrier, segments, "
+                    "encoding, cost_usd, attempts, next_attempt_at, is_read, created_at, "
+                    "updated_at, sent_at, num_media) VALUES (:id, 1, 1, 1, :direction, 'manual', "
+                    "'sent', 'x', '+14155550101', '+15005550006', 'twilio', 1, 'GSM-7', :cost, "
+                    "1, '2026-11-01 00:00:00', true, '2026-11-01 00:00:00', "
+                    "'2026-11-01 00:00:00', :at, 0)"),
+                    {"id": message_id, "direction": direction, "cost": cost,
+                     "at": datetime.fromisoformat(at) if at else None})
+        schema.upgrade(url)
+        with engine.connect() as conn:
+            kept = {(row[0], row[1]): Decimal(str(row[2])).quantize(Decimal("0.0001"))
+                    for row in conn.execute(text(
+                "SELECT clinic_id, month, cost_usd FROM clinic_spend"))}
+        assert kept == {(1, "2026-11"): Decimal("0.0237"), (1, "2026-12"): Decimal("0.0200")}
+        assert "ix_messages_clinic_sent" not in {
+            i["name"] for i in inspect(engine).get_indexes("messages")}
+        _downgrade(url, "0100")
+        assert "clinic_spend" not in inspect(engine).get_table_names()
+        assert "ix_messages_clinic_sent" in {
+            i["name"] for i in inspect(engine).get_indexes("messages")}
+        engine.dispose()

@@ -51,7 +51,7 @@ def take(session: Session, message: Message, step: Step, now: datetime, *, sourc
     if not can_take(step, Status(message.status)):
         return False
     previous = message.status
-    _apply(message, step, now, error_code, reason)
+    _apply(session, message, step, now, error_code, reason)
     message_store.add_event(session, message, message.status, source, now, error_code,
                             step=step.value, note=note)
     webhook_events.message_status_changed(session, message, previous, now)
@@ -66,7 +66,7 @@ def report(session: Session, message: Message, word: str, now: datetime, *, sour
     applied = step is not None and can_take(step, Status(message.status))
     previous = message.status
     if applied and step is not None:
-        _apply(message, step, now, error_code, None)
+        _apply(session, message, step, now, error_code, None)
     message_store.add_event(session, message, word, source, now, error_code, applied=applied,
                             step=step.value if applied and step else None)
     if applied:
@@ -82,7 +82,7 @@ def adopt(session: Session, message: Message, event: MessageEvent, now: datetime
     event.applied = step is not None and can_take(step, Status(message.status))
     if event.applied and step is not None:
         previous = message.status
-        _apply(message, step, now, event.error_code, None)
+        _apply(session, message, step, now, event.error_code, None)
         event.step = step.value
         webhook_events.message_status_changed(session, message, previous, now)
     return event.applied
@@ -103,8 +103,8 @@ def _step_for_word(word: str) -> Step | None:
     return step_reported(status) if status is not None else None
 
 
-def _apply(message: Message, step: Step, now: datetime, error_code: int | None,
-           reason: str | None) -> None:
+def _apply(session: Session, message: Message, step: Step, now: datetime,
+           error_code: int | None, reason: str | None) -> None:
     """Write the step's status and what comes with it; the caller checked the table."""
     was_sending = message.status == Status.SENDING
     message.status = MOVES[step].target.value
@@ -113,6 +113,7 @@ def _apply(message: Message, step: Step, now: datetime, error_code: int | None,
         message.lease_until = None
     if step in (Step.ACCEPT, Step.DELIVER) and message.sent_at is None:
         message.sent_at = now
+        message_store.note_sent(session, message)  # its cost counts in its clinic's month
     if step in _ENDS_WITH_ERROR:
         message.error_code = error_code
         message.failure_cause = cause_for_error(error_code).value

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
+from decimal import Decimal
 
-from sqlalchemy import bindparam, exists, func, insert, select, update
+from sqlalchemy import bindparam, event as orm_events, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -14,6 +15,7 @@ from textdesk.domain.pacing import PACED_KINDS
 from textdesk.storage.db import cast_table, insert_once, is_postgres_session
 from textdesk.storage.models import (
     CallbackReceipt,
+    ClinicSpend,
     Commlog,
     Conversation,
     Message,
@@ -207,12 +209,66 @@ def retry_waiting(session: Session, practice_id: int, now: datetime) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def month_spend(session: Session, practice_id: int, clinic_id: int, since: datetime) -> float:
-    total = session.scalar(
-        select(func.coalesce(func.sum(Message.cost_usd), 0)).where(
-            Message.practice_id == practice_id, Message.clinic_id == clinic_id,
-            Message.direction == "outbound", Message.sent_at >= since))
-    return float(total or 0)
+def month_spend(session: Session, practice_id: int, clinic_id: int, since: datetime) -> Decimal:
+    """What the clinic's texts sent in the month starting at `since` cost: its kept row, and
+    the texts this transaction sent that are not in it yet (decision 0196)."""
+    month = month_key(since)
+    kept = session.scalar(select(ClinicSpend.cost_usd).where(
+        ClinicSpend.clinic_id == clinic_id, ClinicSpend.month == month,
+        ClinicSpend.practice_id == practice_id))
+    unwritten = _unwritten_spend(session).get((practice_id, clinic_id, month), Decimal("0"))
+    return (kept or Decimal("0")) + unwritten
+
+
+def month_key(at: datetime) -> str:
+    """The calendar month (UTC) a text's cost counts in: "2026-12"."""
+    return at.astimezone(UTC).strftime("%Y-%m")
+
+
+def note_sent(session: Session, message: Message) -> None:
+    """`message` was just sent (its `sent_at` set): its cost goes into its clinic's month when
+    the transaction commits. Kept on the message, not as a number, so a savepoint rolled back
+    takes the text's send, and its cost, with it."""
+    if message.direction == "outbound" and message.clinic_id is not None:
+        session.info.setdefault(_SENT, {})[id(message)] = message
+
+
+def _unwritten_spend(session: Session) -> dict[tuple[int, int, str], Decimal]:
+    totals: dict[tuple[int, int, str], Decimal] = {}
+    for message in session.info.get(_SENT, {}).values():
+        if message.sent_at is None or message.clinic_id is None:
+            continue  # its send was rolled back
+        key = (message.practice_id, message.clinic_id, month_key(message.sent_at))
+        totals[key] = totals.get(key, Decimal("0")) + (message.cost_usd or Decimal("0"))
+    return totals
+
+
+@orm_events.listens_for(Session, "before_commit")
+def _write_spend(session: Session) -> None:
+    """The sent texts' costs, added to their clinics' months as the transaction's last writes,
+    in one order (clinic, month) in every transaction: two transactions never wait for each
+    other's spend rows in opposite orders, and no other lock is asked for after them."""
+    totals = _unwritten_spend(session)
+    session.info.pop(_SENT, None)
+    if not totals:
+        return
+    dialect_insert = postgresql.insert if is_postgres_session(session) else sqlite.insert
+    table = cast_table(ClinicSpend)
+    for (practice_id, clinic_id, month), cost in sorted(
+            totals.items(), key=lambda item: (item[0][1], item[0][2])):
+        statement = dialect_insert(table).values(
+            clinic_id=clinic_id, month=month, practice_id=practice_id, cost_usd=cost)
+        session.execute(statement.on_conflict_do_update(
+            index_elements=[table.c.clinic_id, table.c.month],
+            set_={"cost_usd": table.c.cost_usd + statement.excluded.cost_usd}))
+
+
+@orm_events.listens_for(Session, "after_rollback")
+def _forget_spend(session: Session) -> None:
+    session.info.pop(_SENT, None)
+
+
+_SENT = "textdesk.sent_texts"
 
 
 # --- conversations ---------------------------------------------------------------------------

@@ -173,7 +173,6 @@ class Message(Base):
         Index("ix_messages_due", "status", "next_attempt_at"),
         Index("ix_messages_conversation", "conversation_id", "id"),
         Index("ix_messages_practice_to", "practice_id", "to_e164", "status"),
-        Index("ix_messages_clinic_sent", "clinic_id", "sent_at"),  # the month's spend
         Index("ix_messages_expiry", "status", "expires_at"),  # the expiry sweep
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -215,6 +214,17 @@ class Message(Base):
     expires_at: Mapped[datetime | None]
     # An inbound text the carrier itself treated as a keyword (Twilio's OptOutType).
     carrier_keyword: Mapped[str | None] = mapped_column(String(10))
+
+
+class ClinicSpend(Base):
+    """What a clinic's texts cost in one calendar month (UTC, "2026-12"), kept as each text is
+    sent: the spending limit reads one row, not a sum of the month's texts (decision 0196)."""
+
+    __tablename__ = "clinic_spend"
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"))
+    cost_usd: Mapped[Decimal] = mapped_column(default=Decimal("0"))
 
 
 class MessageEvent(Base):
