@@ -17,7 +17,7 @@ from textdesk.messaging.delivery import advance
 from textdesk.messaging.recipients import month_start
 from textdesk.messaging.store import messages as message_store
 from textdesk.storage.db import Database
-from textdesk.storage.models import Message
+from textdesk.storage.models import ClinicSpend, Message
 
 
 def summed(db: Database, practice: Practice, since: datetime, until: datetime) -> Decimal:
@@ -68,6 +68,20 @@ def test_the_kept_spend_is_what_each_clinic_sent_each_month(
         undone = session.begin_nested()
         assert advance(session, message, Step.DELIVER, clock.now(), source="callback")
         undone.rollback()
+    # A send inside a savepoint that is released counts once, when the transaction commits.
+    r = post(client, second, patients[second.id]["id"], "Kept")
+    with db.transaction() as session:
+        message = session.get(Message, r.json()["id"])
+        assert message is not None
+        with session.begin_nested():
+            assert advance(session, message, Step.DELIVER, clock.now(), source="callback")
+        # The release wrote nothing: the spend row is written last, at the commit.
+        row = session.scalar(select(ClinicSpend.cost_usd).where(
+            ClinicSpend.clinic_id == second.clinic_id,
+            ClinicSpend.month == message_store.month_key(this_month)))
+        assert Decimal(str(row)).quantize(Decimal("0.0001")) == kept(db, second, this_month)
+        assert message_store.month_spend(session, second.id, second.clinic_id, this_month) == (
+            summed(db, second, this_month, next_month) + message.cost_usd)
     clock.set(next_month + timedelta(seconds=5))
     assert post(client, first, patients[first.id]["id"], "Next month").status_code == 201
     assert carrier_answers(db, clock) >= 1

@@ -247,7 +247,10 @@ def _unwritten_spend(session: Session) -> dict[tuple[int, int, str], Decimal]:
 def _write_spend(session: Session) -> None:
     """The sent texts' costs, added to their clinics' months as the transaction's last writes,
     in one order (clinic, month) in every transaction: two transactions never wait for each
-    other's spend rows in opposite orders, and no other lock is asked for after them."""
+    other's spend rows in opposite orders, and no other lock is asked for after them. A
+    savepoint's release is not the end: its texts wait for the transaction's commit."""
+    if session.in_nested_transaction():
+        return
     totals = _unwritten_spend(session)
     session.info.pop(_SENT, None)
     if not totals:
