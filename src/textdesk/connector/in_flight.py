@@ -41,13 +41,11 @@ MAX_WAIT = 5.0
 # The carrier meters creates as they arrive: texts let out evenly may arrive closer after the
 # network's jitter, so the account's pace keeps this fraction in reserve.
 ACCOUNT_MARGIN = 0.05
-
-Outcome = Accepted | CarrierError
-
-
 # Texts claimed ahead of a free place, as a fraction of the window: a claim takes tens of
 # milliseconds, in which a busy window frees dozens of places.
 BACKLOG = 0.25
+
+Outcome = Accepted | CarrierError
 
 
 @runtime_checkable

@@ -64,7 +64,7 @@ def month_start(now: datetime) -> datetime:
 def month_spend(session: Session, practice_id: int, clinic_id: int, now: datetime) -> Decimal:
     """The clinic's cost this month: the price of every segment it sent since the 1st."""
     spent = message_store.month_spend(session, practice_id, clinic_id, month_start(now))
-    return Decimal(str(spent)).quantize(Decimal("0.0001"))
+    return spent.quantize(Decimal("0.0001"))
 
 
 @dataclass(frozen=True)

@@ -209,6 +209,9 @@ def retry_waiting(session: Session, practice_id: int, now: datetime) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+_SENT = "textdesk.sent_texts"  # session.info: the texts this transaction sent, by id()
+
+
 def month_spend(session: Session, practice_id: int, clinic_id: int, since: datetime) -> Decimal:
     """What the clinic's texts sent in the month starting at `since` cost: its kept row, and
     the texts this transaction sent that are not in it yet (decision 0196)."""
@@ -269,9 +272,6 @@ def _write_spend(session: Session) -> None:
 @orm_events.listens_for(Session, "after_rollback")
 def _forget_spend(session: Session) -> None:
     session.info.pop(_SENT, None)
-
-
-_SENT = "textdesk.sent_texts"
 
 
 # --- conversations ---------------------------------------------------------------------------
