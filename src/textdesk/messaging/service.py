@@ -46,7 +46,6 @@ from textdesk.messaging.store.messages import (
     get_message as get_message,
     history as history,
     messages_of_patient as messages_of_patient,
-    month_spend as month_spend,
     pending_to_phone as pending_to_phone,
     pending_to_phones as pending_to_phones,
 )

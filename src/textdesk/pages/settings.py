@@ -12,8 +12,7 @@ from textdesk.domain.errors import AppError, Forbidden
 from textdesk.kit.errors import http_status
 from textdesk.kit.schemas import FormId, Id
 from textdesk.kit.web import SessionDep, state
-from textdesk.messaging import service as messaging
-from textdesk.messaging.recipients import month_start
+from textdesk.messaging.recipients import month_spend
 from textdesk.pages.common import CsrfDep, StaffDep, redirect, render
 from textdesk.pages.testtext import shown_test
 from textdesk.practice import auth, service as practice_service
@@ -26,9 +25,9 @@ router = APIRouter(include_in_schema=False)
 def _page(request: Request, staff: Staff, session: Any, *, error: AppError | None = None,
           status_code: int = 200) -> Response:
     practice = staff.practice
-    since = month_start(state(request).clock.now())
+    now = state(request).clock.now()
     clinics = practice_store.list_clinics(session, practice.id)
-    spend = {c.id: messaging.month_spend(session, practice.id, c.id, since) for c in clinics}
+    spend = {c.id: month_spend(session, practice.id, c.id, now) for c in clinics}
     return render(request, "settings.html", staff=staff, session=session, practice=practice,
                   clinics=clinics, spend=spend,
                   numbers=practice_store.list_numbers(session, practice.id),
